@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics, one registry per gateway instance (tests run several in one process).
+ * Labels stay low-cardinality: route patterns, public model names and key *names*, never keys.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<"route" | "method" | "status" | "model" | "key">;
+  duration: Histogram<"route" | "model">;
+  attempts: Counter<"provider" | "outcome">;
+  retries: Counter<"provider">;
+  fallbacks: Counter<"model">;
+  tokens: Counter<"key" | "model" | "kind">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "gateway_process_" });
+  return {
+    registry,
+    requests: new Counter({
+      name: "gateway_requests_total",
+      help: "Client requests by route, method, status, public model and client key name. Status 499: the client went away.",
+      labelNames: ["route", "method", "status", "model", "key"],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "gateway_request_duration_seconds",
+      help: "Time from request received to response finished (for streams: the last chunk).",
+      labelNames: ["route", "model"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: "gateway_upstream_attempts_total",
+      help: "Requests sent to upstream providers, by outcome (HTTP status or error kind).",
+      labelNames: ["provider", "outcome"],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "gateway_upstream_retries_total",
+      help: "Retries of an upstream request after a retryable failure.",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: "gateway_fallbacks_total",
+      help: "Times a model alias moved on to its next target.",
+      labelNames: ["model"],
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: "gateway_tokens_total",
+      help: "Tokens reported by upstreams, by client key name, public model and kind (prompt, completion).",
+      labelNames: ["key", "model", "kind"],
+      registers: [registry],
+    }),
+  };
+}
+
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+}
+
+export function countTokens(metrics: Metrics, key: string, model: string, usage: Usage | undefined): void {
+  if (!usage) return;
+  if (typeof usage.prompt_tokens === "number") metrics.tokens.inc({ key, model, kind: "prompt" }, usage.prompt_tokens);
+  if (typeof usage.completion_tokens === "number") metrics.tokens.inc({ key, model, kind: "completion" }, usage.completion_tokens);
+}

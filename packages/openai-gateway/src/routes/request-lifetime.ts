@@ -1,0 +1,33 @@
+/**
+ * One AbortSignal per client request, aborted when the client goes away (so its upstream request
+ * is cancelled at once, streaming or not) or when the total timeout passes. The abort reason tells
+ * the two apart.
+ */
+import type { FastifyReply } from "fastify";
+import { upstreamTimeout } from "../errors.ts";
+
+export const CLIENT_GONE = Object.freeze(new Error("the client closed the connection"));
+
+export interface RequestLifetime {
+  signal: AbortSignal;
+  /** performance.now() value of the total deadline. */
+  deadline: number;
+  end(): void;
+}
+
+export function requestLifetime(reply: FastifyReply, totalMs: number): RequestLifetime {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(upstreamTimeout(`total ${totalMs} ms`)), totalMs);
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE);
+  };
+  reply.raw.once("close", onClose);
+  return {
+    signal: controller.signal,
+    deadline: performance.now() + totalMs,
+    end() {
+      clearTimeout(timer);
+      reply.raw.off("close", onClose);
+    },
+  };
+}

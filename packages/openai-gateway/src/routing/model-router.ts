@@ -1,0 +1,28 @@
+/**
+ * Maps the public model name a client asks for to the ordered upstream targets that serve it:
+ * an alias's targets (tried in order: fallback), or the passthrough provider with the name unchanged.
+ * A model the key may not use resolves exactly like one that does not exist.
+ */
+import type { ClientKey, GatewayConfig, Target } from "../config/types.ts";
+import { modelNotFound } from "../errors.ts";
+import { mayUse } from "./model-access.ts";
+
+export interface ModelRouter {
+  resolve(model: string, client: ClientKey): Target[];
+  /** Whether the name is an alias, or might be served by passthrough. */
+  isAlias(model: string): boolean;
+}
+
+export function createModelRouter(config: Pick<GatewayConfig, "aliases" | "passthrough">): ModelRouter {
+  const { aliases, passthrough } = config;
+  return {
+    resolve(model, client) {
+      if (!mayUse(client.models, model)) throw modelNotFound(model);
+      const targets = aliases.get(model);
+      if (targets) return targets;
+      if (passthrough) return [{ provider: passthrough, model }];
+      throw modelNotFound(model);
+    },
+    isAlias: (model) => aliases.has(model),
+  };
+}
