@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { chatChunks, chatCompletion, embeddings, model, modelList } from "./completions.ts";
+import { openAIError } from "./errors.ts";
+import { streamChunks } from "./sse.ts";
+
+/** One request in flight, as the behaviours and routes see it. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  body: any;
+  /** 1-based position in the recorded requests; names the completion (chatcmpl-fake-N). */
+  seq: number;
+  /** Aborts when the response closes, so pending delays stop with it. */
+  signal: AbortSignal;
+  models: string[];
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export const chatId = (x: Exchange) => `chatcmpl-fake-${x.seq}`;
+
+const missing = (param: string) =>
+  openAIError(400, `Missing required parameter: '${param}'.`, "missing_required_parameter", param);
+
+/** The "ok" behaviour: what a healthy OpenAI upstream answers on each route. */
+export async function answer(x: Exchange): Promise<void> {
+  const { req, res, path, body } = x;
+  const modelId = /^\/v1\/models\/(.+)$/.exec(path)?.[1];
+  if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList(x.models));
+  if (req.method === "GET" && modelId !== undefined) {
+    const id = decodeURIComponent(modelId);
+    if (x.models.includes(id)) return sendJson(res, 200, model(id));
+    const message = `The model '${id}' does not exist or you do not have access to it.`;
+    return sendJson(res, 404, openAIError(404, message, "model_not_found", "model"));
+  }
+  if (req.method === "POST" && path === "/v1/chat/completions") {
+    if (!Array.isArray(body?.messages)) return sendJson(res, 400, missing("messages"));
+    if (body.stream === true) return streamChunks(res, chatChunks(chatId(x), body), x.signal);
+    return sendJson(res, 200, chatCompletion(chatId(x), body));
+  }
+  if (req.method === "POST" && path === "/v1/embeddings") {
+    if (body?.input === undefined) return sendJson(res, 400, missing("input"));
+    return sendJson(res, 200, embeddings(body));
+  }
+  sendJson(res, 404, openAIError(404, `Invalid URL (${req.method} ${path})`));
+}

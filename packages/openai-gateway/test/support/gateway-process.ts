@@ -1,0 +1,117 @@
+/**
+ * Starts the built gateway bin as a real process on 127.0.0.1 (port 0), the way a user runs it,
+ * and keeps every line it logs so tests can check what it said (and what it never said).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const GATEWAY_BIN = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
+export interface GatewayProcess {
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  /** http://127.0.0.1:PORT/v1, for the openai SDK's baseURL */
+  baseURL: string;
+  proc: ChildProcess;
+  /** Everything written to stdout and stderr, line by line. */
+  lines: string[];
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  /** Environment on top of a clean one (PATH only): nothing leaks in from the test runner. */
+  env?: Record<string, string>;
+  /** Written to a temp YAML (or JSON) file and passed as --config. */
+  config?: object;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+export async function startGateway(opts: StartOptions = {}): Promise<GatewayProcess> {
+  const args = [GATEWAY_BIN, "--port", "0", ...(opts.args ?? [])];
+  if (opts.config) {
+    const file = join(mkdtempSync(join(tmpdir(), "gw-config-")), "gateway.json");
+    writeFileSync(file, JSON.stringify(opts.config, null, 2));
+    args.push("--config", file);
+  }
+  const proc = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const origin = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), opts.timeoutMs ?? 10_000);
+    const onLine = (line: string) => {
+      lines.push(line);
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    collectLines(proc.stdout!, onLine);
+    collectLines(proc.stderr!, onLine);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening:\n${lines.join("\n")}`));
+    });
+  });
+  return {
+    origin,
+    baseURL: `${origin}/v1`,
+    proc,
+    lines,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the bin to completion (for --help, --version, config errors). */
+export function runGateway(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const proc = spawn(process.execPath, [GATEWAY_BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d) => (stdout += d));
+    proc.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`gateway ${args.join(" ")} did not exit:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function collectLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const p of parts) onLine(p);
+  });
+  stream.on("end", () => {
+    if (rest) onLine(rest);
+  });
+}
+
+/** A config that points one provider at an upstream URL, with one client key per entry of `clients`. */
+export function configFor(upstreamUrl: string, extra: Record<string, unknown> = {}): object {
+  return {
+    providers: { fake: { type: "openai", baseUrl: upstreamUrl, apiKey: "${UPSTREAM_KEY}" } },
+    passthrough: "fake",
+    ...extra,
+  };
+}
