@@ -59,6 +59,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     forceCloseConnections: "idle",
+    // The router rejects a malformed URL before any hook or error handler runs: render it in OpenAI's shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const error = toGatewayError(err);
+      reply.raw.writeHead(error.status, { "content-type": "application/json" }).end(JSON.stringify(error.toBody()));
+    },
   });
 
   const agent = new Agent({ connectTimeout: config.timeouts.connectMs, keepAliveTimeout: 30_000 });
@@ -140,7 +145,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     context,
     async close() {
       context.draining = true;
-      await app.close();
+      // app.close() closes idle keep-alive connections only once, at the start; a connection whose
+      // request finishes later would hold it open until the client drops it (keepAliveTimeout 72 s).
+      // Node skips connections with a response still in flight.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
     },
     flushLogs() {
       const d = destination as { flushSync?: () => void };

@@ -8,8 +8,9 @@ export function modelsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
     data: await ctx.catalog.list(request.client!, String(request.id)),
   }));
   // Model ids may contain slashes (OpenRouter's "meta-llama/llama-3.1-8b"), hence the wildcard.
+  // The router has already percent-decoded the param; decoding again breaks ids holding a '%'.
   app.get("/v1/models/*", async (request) => {
-    const id = decodeURIComponent((request.params as { "*": string })["*"]);
+    const id = (request.params as { "*": string })["*"];
     request.publicModel = id;
     return ctx.catalog.get(id, request.client!, String(request.id));
   });

@@ -10,7 +10,8 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const param = issue.path.join(".");
-  const missing = issue.code === "invalid_type" && (body as Record<string, unknown>)[String(issue.path[0])] === undefined;
+  // An absent top-level field is missing whatever the issue code (a union such as embeddings' `input` says invalid_union).
+  const missing = (body as Record<string, unknown>)[String(issue.path[0])] === undefined;
   const message = missing
     ? `Missing required parameter: '${param}'.`
     : `Invalid value for '${param}': ${issue.message}.`;

@@ -49,7 +49,8 @@ export function errorFromUpstream(
       headers: passOn,
     });
   }
-  const detail = typeof err === "string" ? err : bodyText.trim().slice(0, 500);
+  // Scrub before shortening: a cut through a key would leave a piece the patterns no longer match.
+  const detail = typeof err === "string" ? err : scrub(bodyText).trim().slice(0, 500);
   return new GatewayError(status, scrub(`Upstream provider '${provider}' answered ${status}${detail ? `: ${detail}` : "."}`), {
     headers: passOn,
   });

@@ -3,7 +3,7 @@
  * and keeps every line it logs so tests can check what it said (and what it never said).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +34,10 @@ export interface StartOptions {
 
 export async function startGateway(opts: StartOptions = {}): Promise<GatewayProcess> {
   const args = [GATEWAY_BIN, "--port", "0", ...(opts.args ?? [])];
+  let configDir: string | undefined;
   if (opts.config) {
-    const file = join(mkdtempSync(join(tmpdir(), "gw-config-")), "gateway.json");
+    configDir = mkdtempSync(join(tmpdir(), "gw-config-"));
+    const file = join(configDir, "gateway.json");
     writeFileSync(file, JSON.stringify(opts.config, null, 2));
     args.push("--config", file);
   }
@@ -44,7 +46,12 @@ export async function startGateway(opts: StartOptions = {}): Promise<GatewayProc
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => {
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   const origin = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), opts.timeoutMs ?? 10_000);
     const onLine = (line: string) => {
