@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * openai-gateway-mcp: a thin launcher. Parse flags (each overrides its environment variable), start
+ * the server on stdio even when unconfigured, exit 0 when stdin closes or on SIGINT/SIGTERM.
+ * stdout carries MCP messages only; everything else goes to stderr.
+ */
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { createServer } from "./server.ts";
+import { readSettings, SETTINGS, type RawSettings } from "./settings.ts";
+import { VERSION } from "./version.ts";
+
+async function main(): Promise<void> {
+  let cli = yargs(hideBin(process.argv))
+    .scriptName("openai-gateway-mcp")
+    .usage("$0 [options]\n\nA stdio MCP server with tools chat_completion and list_models that call an OpenAI-compatible gateway.\nEach option may also be given as the environment variable in brackets; the option wins.")
+    .version(VERSION)
+    .help()
+    .strict();
+  for (const spec of Object.values(SETTINGS)) {
+    const dflt = "default" in spec ? `, default ${spec.default}` : "";
+    cli = cli.option(spec.flag, { type: "string", describe: `${spec.describe} [${spec.env}${dflt}]` });
+  }
+  const argv = (await cli.parseAsync()) as Record<string, unknown>;
+  const flags: RawSettings = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]][]) {
+    const v = argv[spec.flag];
+    if (v !== undefined) flags[name] = String(v);
+  }
+
+  const result = readSettings(flags, process.env);
+  const { server, log, cleanup } = createServer(result);
+  if (!result.ok) {
+    for (const p of result.problems) log.error(`not configured: ${p}`);
+    log.warn("starting anyway: tools can be listed; calls will report what is missing");
+  }
+
+  let closing = false;
+  const shutdown = (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.debug(`shutting down (${why})`);
+    cleanup().finally(() => process.exit(0));
+  };
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.stdin.on("close", () => shutdown("stdin closed"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+
+  await server.connect(new StdioServerTransport());
+  log.info(`openai-gateway-mcp ${VERSION} ready on stdio`, result.ok ? { gateway: result.settings.gatewayUrl, defaultModel: result.settings.defaultModel } : undefined);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`openai-gateway-mcp: ${(err as Error)?.message ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,146 @@
+/**
+ * Calls the gateway with the official openai SDK (its own retries off) wrapped in p-retry:
+ * TIMEOUT bounds each attempt, one overall deadline bounds the whole call, and the client's
+ * cancellation aborts the HTTP request at once with no retry after it.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import OpenAI, { APIConnectionTimeoutError } from "openai";
+import pRetry, { AbortError } from "p-retry";
+import { describeFailure } from "./gateway-errors.ts";
+import type { Logger } from "./log.ts";
+import { isRetryable, retryDelayMs } from "./retry-policy.ts";
+import type { Settings } from "./settings.ts";
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: string; name?: string | undefined; tool_call_id?: string | undefined }[];
+  [option: string]: unknown;
+}
+
+export interface ChatAnswer {
+  model: string;
+  content: string;
+  finish_reason: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}
+
+export interface ModelInfo {
+  id: string;
+  owned_by: string;
+  created: number;
+}
+
+export interface GatewayClient {
+  /** With `onText`, streams and reports the text so far as it grows. */
+  chat(request: ChatRequest, opts: { signal?: AbortSignal | undefined; onText?: ((textSoFar: string) => void) | undefined }): Promise<ChatAnswer>;
+  listModels(opts: { signal?: AbortSignal | undefined }): Promise<ModelInfo[]>;
+}
+
+/** Room for the backoff waits between attempts, on top of TIMEOUT per attempt. */
+const WAIT_ALLOWANCE_MS = 30_000;
+
+export function createGatewayClient(settings: Settings, log: Logger): GatewayClient {
+  const openai = new OpenAI({ baseURL: settings.gatewayUrl, apiKey: settings.gatewayApiKey, maxRetries: 0, timeout: settings.timeoutMs });
+  const overallMs = settings.timeoutMs * (settings.maxRetries + 1) + WAIT_ALLOWANCE_MS;
+
+  async function call<T>(what: string, model: string | undefined, signal: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(overallMs);
+    const callSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const startedAt = performance.now();
+    let attempts = 0;
+    try {
+      return await pRetry(
+        async () => {
+          attempts++;
+          const attemptTimeout = AbortSignal.timeout(settings.timeoutMs);
+          try {
+            return await attempt(AbortSignal.any([callSignal, attemptTimeout]));
+          } catch (err) {
+            if (!attemptTimeout.aborted || callSignal.aborted) throw err;
+            // The SDK reports our per-attempt abort as a user abort: call it what it is, a timeout,
+            // still final if the answer had already started (AbortError stops p-retry).
+            const timeout = new APIConnectionTimeoutError();
+            throw err instanceof AbortError ? new AbortError(timeout) : timeout;
+          }
+        },
+        {
+          retries: settings.maxRetries,
+          signal: callSignal,
+          // No delay of p-retry's own: the wait depends on the error (Retry-After), so shouldRetry takes it.
+          minTimeout: 0,
+          maxTimeout: 0,
+          onFailedAttempt: ({ error, attemptNumber }) =>
+            log.warn(`${what}: attempt ${attemptNumber} failed`, { error: error.message }),
+          shouldRetry: async ({ error, retriesConsumed }) => {
+            if (!isRetryable(error)) return false;
+            const delay = retryDelayMs(error, retriesConsumed + 1);
+            if (performance.now() - startedAt + delay > overallMs) return false;
+            log.info(`${what}: retrying in ${Math.round(delay)} ms`);
+            await sleep(delay, undefined, { signal: callSignal });
+            return true;
+          },
+        },
+      );
+    } catch (err) {
+      throw describeFailure(err, {
+        settings,
+        attempts,
+        cancelled: signal?.aborted ?? false,
+        deadlineMs: deadline.aborted ? overallMs : undefined,
+        what,
+        model,
+      });
+    }
+  }
+
+  return {
+    chat(request, { signal, onText }) {
+      return call(`chat completion with model '${request.model}'`, request.model, signal, async (s) => {
+        if (!onText) {
+          const c = await openai.chat.completions.create({ ...request, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal: s });
+          const choice = c.choices[0];
+          return {
+            model: c.model,
+            content: choice?.message.content ?? choice?.message.refusal ?? "",
+            finish_reason: choice?.finish_reason ?? null,
+            usage: usageOf(c.usage),
+          };
+        }
+        const stream = await openai.chat.completions.create(
+          { ...request, stream: true, stream_options: { include_usage: true } } as OpenAI.ChatCompletionCreateParamsStreaming,
+          { signal: s },
+        );
+        const answer: ChatAnswer = { model: request.model, content: "", finish_reason: null, usage: null };
+        let started = false;
+        try {
+          for await (const chunk of stream) {
+            started = true;
+            if (chunk.model) answer.model = chunk.model;
+            const choice = chunk.choices[0];
+            if (choice?.delta?.content) {
+              answer.content += choice.delta.content;
+              onText(answer.content);
+            }
+            if (choice?.finish_reason) answer.finish_reason = choice.finish_reason;
+            if (chunk.usage) answer.usage = usageOf(chunk.usage);
+          }
+        } catch (err) {
+          // Text has already been shown as progress: a retry would start the answer over.
+          if (started) throw new AbortError(err as Error);
+          throw err;
+        }
+        return answer;
+      });
+    },
+    listModels({ signal }) {
+      return call("model list", undefined, signal, async (s) => {
+        const page = await openai.models.list({ signal: s });
+        return page.data.map((m) => ({ id: m.id, owned_by: m.owned_by ?? "", created: m.created ?? 0 }));
+      });
+    },
+  };
+}
+
+function usageOf(u: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined | null): ChatAnswer["usage"] {
+  return u ? { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens } : null;
+}

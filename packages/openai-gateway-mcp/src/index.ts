@@ -1,0 +1,2 @@
+export { createServer } from "./server.ts";
+export { readSettings, SETTINGS, type Settings, type SettingsResult } from "./settings.ts";
