@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /**
- * `npm start`: runs the gateway in the foreground and shows it answering. Once it is ready, sends
- * one chat completion through it (to the offline demo model when no upstream is configured) and
- * prints the answer, then keeps serving until Ctrl-C. Flags after `npm start --` go to the gateway.
+ * `npm start`: runs the gateway in the foreground and shows the whole chain answering. Once the
+ * gateway is ready it sends one chat completion over HTTP, then starts the MCP server
+ * (openai-gateway-mcp) the way an MCP client does, over stdio, and calls its chat_completion tool
+ * through the gateway (the offline demo model when no upstream is configured). Then it keeps
+ * serving until Ctrl-C. Flags after `npm start --` go to the gateway.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 const bin = fileURLToPath(new URL("../packages/openai-gateway/dist/cli.js", import.meta.url));
+const mcpBin = fileURLToPath(new URL("../packages/openai-gateway-mcp/dist/cli.js", import.meta.url));
 const gateway = spawn(process.execPath, [bin, ...process.argv.slice(2)], { stdio: ["ignore", "pipe", "inherit"] });
 const say = (text) => process.stderr.write(`\n[npm start] ${text}\n\n`);
 
@@ -37,10 +42,32 @@ async function showItAnswering(origin) {
   });
   const body = await res.json();
   if (!res.ok) return say(`POST /v1/chat/completions answered ${res.status}: ${body.error?.message}`);
-  say(
-    `The gateway answered (model ${body.model}):\n  ${body.choices[0].message.content}\n\n` +
-      `Try it yourself:\n  curl ${origin}/v1/chat/completions -H 'content-type: application/json'` +
-      `${key ? " -H 'authorization: Bearer YOUR_CLIENT_KEY'" : ""} -d '{"model":"${model}","messages":[{"role":"user","content":"Hi"}]}'\n` +
-      `Metrics: ${origin}/metrics   Stop: Ctrl-C`,
+  say(`1/2 The gateway answered over HTTP (model ${body.model}):\n  ${body.choices[0].message.content}`);
+
+  // An MCP client starts the MCP server as a child process and talks to it over stdin/stdout.
+  // With no client keys the gateway accepts any key, but the MCP server still needs one set.
+  const mcp = new Client({ name: "npm-start", version: "1.0.0" });
+  await mcp.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [mcpBin],
+      env: { PATH: process.env.PATH ?? "", GATEWAY_URL: origin, GATEWAY_API_KEY: key || "local-demo", DEFAULT_MODEL: model, LOG_LEVEL: "warn" },
+      stderr: "inherit",
+    }),
   );
+  try {
+    const { tools } = await mcp.listTools();
+    const result = await mcp.callTool({ name: "chat_completion", arguments: { prompt: "Hello from an MCP client!" } });
+    const text = result.content?.[0]?.text ?? JSON.stringify(result);
+    say(
+      `2/2 The MCP server (tools: ${tools.map((t) => t.name).join(", ")}) answered chat_completion through the gateway` +
+        `${result.isError ? " with an error" : ""}:\n  ${text}\n\n` +
+        `Try it yourself:\n  curl ${origin}/v1/chat/completions -H 'content-type: application/json'` +
+        `${key ? " -H 'authorization: Bearer YOUR_CLIENT_KEY'" : ""} -d '{"model":"${model}","messages":[{"role":"user","content":"Hi"}]}'\n` +
+        `  npx @modelcontextprotocol/inspector --cli -e GATEWAY_URL=${origin} -e GATEWAY_API_KEY=${key ? "YOUR_CLIENT_KEY" : "local-demo"} npx openai-gateway-mcp --method tools/list\n` +
+        `Metrics: ${origin}/metrics   Stop: Ctrl-C`,
+    );
+  } finally {
+    await mcp.close();
+  }
 }

@@ -1,0 +1,45 @@
+/**
+ * The README's run command ends in scripts/start.js: on a machine with no upstream key it must show
+ * the whole chain answering — the gateway over HTTP, then the MCP server's chat_completion through it.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const START = fileURLToPath(new URL("../../../scripts/start.js", import.meta.url));
+
+test("npm start's script shows the gateway and the MCP server answering on the offline demo model", async () => {
+  const proc = spawn(process.execPath, [START, "--port", "0"], {
+    env: { PATH: process.env.PATH ?? "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  let stdout = "";
+  proc.stdout.on("data", (d) => (stdout += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no MCP answer in time:\n${stderr}\n${stdout}`)), 30_000);
+      proc.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("Stop: Ctrl-C")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`start.js exited early (${code}):\n${stderr}\n${stdout}`));
+      });
+    });
+    assert.match(stderr, /1\/2 The gateway answered over HTTP \(model mcpgw-offline-demo\):\n\s+\[offline demo\].*Hello from npm start!/);
+    assert.match(stderr, /2\/2 The MCP server \(tools: chat_completion, list_models\) answered chat_completion through the gateway:\n\s+\[offline demo\].*Hello from an MCP client!/);
+    assert.doesNotMatch(stderr, /with an error/);
+  } finally {
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await exited;
+  }
+  // Ctrl-C/SIGTERM reaches the gateway, which drains and says so.
+  assert.match(stdout, /"msg":"stopped"/);
+});
