@@ -124,6 +124,9 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
             if (choice?.finish_reason) answer.finish_reason = choice.finish_reason;
             if (chunk.usage) answer.usage = usageOf(chunk.usage);
           }
+          // The SDK ends a stream quietly when its signal aborts: TIMEOUT or the deadline mid-answer
+          // must fail the call, not return the text so far as if it were the whole answer.
+          s.throwIfAborted();
         } catch (err) {
           // Text has already been shown as progress: a retry would start the answer over.
           if (started) throw new AbortError(err as Error);

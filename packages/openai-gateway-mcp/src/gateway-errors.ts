@@ -40,8 +40,7 @@ export function describeFailure(err: unknown, ctx: FailureContext): ToolFailure 
     );
   }
   if (err instanceof APIConnectionError) {
-    const cause = (err.cause as { code?: string; message?: string } | undefined);
-    const reason = cause?.code ?? cause?.message ?? err.message;
+    const reason = rootCause(err);
     return new ToolFailure(
       `Could not reach the gateway at ${ctx.settings.gatewayUrl} (${reason}; ${tries}). ` +
         "Check GATEWAY_URL and that the gateway is running.",
@@ -56,7 +55,7 @@ export function describeFailure(err: unknown, ctx: FailureContext): ToolFailure 
         return new ToolFailure(`The gateway refused the ${ctx.what} (403): ${said}`);
       case 404:
         return new ToolFailure(
-          ctx.model
+          ctx.model && aboutTheModel(err, ctx.model)
             ? `The model '${ctx.model}' is not available through the gateway for this key (404). Call list_models to see the models you may use, or set DEFAULT_MODEL.`
             : `The gateway answered 404 for the ${ctx.what}: ${said} Check that GATEWAY_URL points at the gateway's OpenAI-compatible API.`,
         );
@@ -72,9 +71,26 @@ export function describeFailure(err: unknown, ctx: FailureContext): ToolFailure 
   return new ToolFailure(`The ${ctx.what} failed: ${message}`);
 }
 
+/** A 404 for the model (OpenAI's code or param, or a message quoting its name), not for a wrong GATEWAY_URL path. */
+function aboutTheModel(err: APIError, model: string): boolean {
+  const said = gatewayMessage(err);
+  return err.code === "model_not_found" || err.param === "model" || ["'", '"', "`"].some((q) => said.includes(`${q}${model}${q}`));
+}
+
 /** The gateway's own words: the OpenAI error body's message when there is one. */
 function gatewayMessage(err: APIError): string {
   const body = err.error as { message?: unknown } | undefined;
   const text = typeof body?.message === "string" ? body.message : err.message;
   return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** fetch wraps the useful code (ECONNREFUSED, ENOTFOUND...) a level or two down: "fetch failed" says little. */
+function rootCause(err: Error): string {
+  let reason = err.message;
+  for (let c: unknown = err.cause, depth = 0; c && depth < 4; c = (c as Error).cause, depth++) {
+    const { code, message } = c as { code?: string; message?: string };
+    if (code) return code;
+    if (message) reason = message;
+  }
+  return reason;
 }

@@ -1,0 +1,192 @@
+/**
+ * Retries as an MCP client sees them, with the fake upstream standing in for a faulty gateway:
+ * 408/409/429/5xx and connection faults are retried (Retry-After honoured up to its cap), other
+ * 4xx fail at once, TIMEOUT bounds each attempt, and every failure says what happened.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
+import { after, before, beforeEach, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const MCP_BIN = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const CHAT = "/v1/chat/completions";
+const MODELS = "/v1/models";
+const API_KEY = "gw-retries-test-key";
+const ASK = { prompt: "hello there world", model: "gpt-4o-mini" };
+// Far above any call here: a call that outlives it is a failure of its own.
+const CALL_OPTIONS = { timeout: 60_000 };
+
+interface Mcp {
+  client: Client;
+  stderr: string[];
+  close(): Promise<void>;
+}
+
+/** Spawns the built bin over stdio with a clean environment (PATH plus `env`). */
+async function connectMcp(env: Record<string, string>): Promise<Mcp> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MCP_BIN],
+    env: { PATH: process.env.PATH ?? "", GATEWAY_API_KEY: API_KEY, LOG_LEVEL: "warn", ...env },
+    stderr: "pipe",
+  });
+  const stderr: string[] = [];
+  transport.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const client = new Client({ name: "retries-test", version: "0.0.0" });
+  await client.connect(transport);
+  return { client, stderr, close: () => client.close() };
+}
+
+async function callTool(mcp: Mcp, name: string, args: Record<string, unknown> = {}) {
+  const start = performance.now();
+  const result = await mcp.client.callTool({ name, arguments: args }, undefined, CALL_OPTIONS);
+  const content = result.content as { type: string; text: string }[];
+  return { result, text: content.map((c) => c.text).join("\n"), ms: performance.now() - start };
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let up: FakeUpstream;
+const attempts = (path = CHAT) => up.requests.filter((r) => r.path === path).length;
+
+before(async () => {
+  up = await startFakeUpstream();
+});
+beforeEach(() => up.reset());
+after(async () => {
+  await up?.close();
+});
+
+describe("with MAX_RETRIES=2", () => {
+  let mcp: Mcp;
+  before(async () => {
+    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "20", MAX_RETRIES: "2" });
+  });
+  after(async () => {
+    await mcp?.close();
+  });
+
+  test("a 429 with retry-after: 1 is retried after a second, then succeeds", async () => {
+    up.enqueue(CHAT, { kind: "status", status: 429, headers: { "retry-after": "1" } });
+    const { result, text, ms } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, undefined, text);
+    assert.equal(text, "echo: hello there world");
+    assert.equal(attempts(), 2);
+    assert.ok(ms >= 950, `retried after ${ms} ms, before the 1 s the gateway asked for`);
+    assert.ok(ms < 10_000, `took ${ms} ms`);
+  });
+
+  test("a retry-after above the cap is ignored in favour of a short backoff", async () => {
+    up.enqueue(CHAT, { kind: "status", status: 503, headers: { "retry-after": "3600" } });
+    const { result, text, ms } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, undefined, text);
+    assert.equal(attempts(), 2);
+    assert.ok(ms < 10_000, `waited ${ms} ms: the hour-long retry-after was honoured`);
+  });
+
+  test("408 and 409 are retried too (retry-after-ms honoured)", async () => {
+    up.enqueue(
+      CHAT,
+      { kind: "status", status: 408, headers: { "retry-after-ms": "20" } },
+      { kind: "status", status: 409, headers: { "retry-after-ms": "20" } },
+    );
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, undefined, text);
+    assert.equal(text, "echo: hello there world");
+    assert.equal(attempts(), 3);
+  });
+
+  test("500 on every attempt: gives up after 1 + MAX_RETRIES attempts and says so", async () => {
+    up.setDefault(CHAT, { kind: "status", status: 500 });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 3);
+    assert.match(text, /gateway .*failed \(500\)/);
+    assert.match(text, /3 attempts/);
+  });
+
+  test("400 fails at once, with the gateway's status", async () => {
+    up.enqueue(CHAT, { kind: "status", status: 400 });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1);
+    assert.match(text, /\(400\)/);
+  });
+
+  test("401 fails at once and points at GATEWAY_API_KEY", async () => {
+    up.enqueue(CHAT, { kind: "status", status: 401 });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1);
+    assert.match(text, /GATEWAY_API_KEY \(401\)/);
+    assert.ok(!text.includes(API_KEY), "the error echoes the key");
+  });
+
+  test("a connection reset is retried, then succeeds", async () => {
+    up.enqueue(CHAT, { kind: "reset" });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, undefined, text);
+    assert.equal(text, "echo: hello there world");
+    assert.equal(attempts(), 2);
+  });
+
+  test("list_models retries a 503, then lists the models", async () => {
+    up.enqueue(MODELS, { kind: "status", status: 503 });
+    const { result, text } = await callTool(mcp, "list_models");
+    assert.equal(result.isError, undefined, text);
+    assert.equal(attempts(MODELS), 2);
+    assert.match(text, /gpt-4o-mini/);
+    const models = (result.structuredContent as { models: { id: string }[] }).models.map((m) => m.id);
+    assert.ok(models.includes("gpt-4o-mini"), String(models));
+  });
+});
+
+describe("with TIMEOUT=1 and MAX_RETRIES=1", () => {
+  let mcp: Mcp;
+  before(async () => {
+    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "1", MAX_RETRIES: "1" });
+  });
+  after(async () => {
+    await mcp?.close();
+  });
+
+  test("a gateway that never answers: 2 attempts of 1 s each, then an error naming TIMEOUT", async () => {
+    up.setDefault(CHAT, { kind: "hang" });
+    const { result, text, ms } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 2);
+    assert.match(text, /TIMEOUT=1 s/);
+    assert.match(text, /2 attempts/);
+    // Two 1 s attempts and a backoff of at most 0.5 s between them.
+    assert.ok(ms >= 1900 && ms < 6000, `took ${ms} ms`);
+    // Each timed-out attempt let go of its connection.
+    await Promise.all(up.requests.map((r) => up.waitForClose(r, 2000)));
+  });
+
+  test("an unreachable gateway: the error names GATEWAY_URL and the attempts", async () => {
+    const port = await closedPort();
+    const nowhere = await connectMcp({ GATEWAY_URL: `http://127.0.0.1:${port}`, TIMEOUT: "1", MAX_RETRIES: "1" });
+    try {
+      const { result, text, ms } = await callTool(nowhere, "chat_completion", ASK);
+      assert.equal(result.isError, true);
+      assert.match(text, new RegExp(`Could not reach the gateway at http://127\\.0\\.0\\.1:${port}`));
+      assert.match(text, /GATEWAY_URL/);
+      assert.match(text, /ECONNREFUSED/, "the low-level reason, not just 'fetch failed'");
+      assert.match(text, /2 attempts/);
+      assert.ok(ms < 6000, `took ${ms} ms`);
+    } finally {
+      await nowhere.close();
+    }
+  });
+});
