@@ -25,7 +25,9 @@ export function createServer(result: SettingsResult, log = new Logger(result.ok 
       return { settings: result.settings, gateway };
     },
   });
-  log.attach(server);
+  // Log lines go to the client only once it has finished initializing: before that it has not
+  // said it wants them (and some clients drop messages that arrive early).
+  server.server.oninitialized = () => log.attach(server);
   return {
     server,
     log,

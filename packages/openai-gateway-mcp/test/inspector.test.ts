@@ -1,0 +1,122 @@
+/**
+ * The MCP Inspector CLI (a real, independent MCP client) against the built bin, the way a user
+ * checks a server by hand: list the tools, call them against a real gateway (its offline demo
+ * model), and see a failing call reported with the Inspector's exit code 5.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { MCP_CLI, PACKAGE_DIR } from "./support/mcp-process.ts";
+
+const CLIENT_KEY = "inspector-client-key-5e0c";
+const DEMO_MODEL = "mcpgw-offline-demo";
+// The Inspector's cold start (npx resolution, its own bundle) takes a few seconds on a slow machine.
+const T = { timeout: 60_000 };
+const RUN_TIMEOUT_MS = 45_000;
+
+let gateway: GatewayProcess;
+
+before(async () => {
+  // No upstream configured: the gateway serves its offline demo model.
+  gateway = await startGateway({ env: { GATEWAY_API_KEYS: CLIENT_KEY } });
+});
+after(async () => {
+  await gateway?.stop();
+});
+
+interface InspectorRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npx @modelcontextprotocol/inspector --cli [-e K=V]... node dist/cli.js ARGS`, offline. */
+function inspector(env: Record<string, string>, args: string[]): Promise<InspectorRun> {
+  const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return new Promise((resolve, reject) => {
+    const proc = spawn("npx", ["@modelcontextprotocol/inspector", "--cli", ...envArgs, process.execPath, MCP_CLI, ...args], {
+      cwd: PACKAGE_DIR,
+      env: { PATH: `${PACKAGE_DIR}../../node_modules/.bin:${process.env.PATH ?? ""}`, npm_config_offline: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d) => (stdout += d));
+    proc.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`inspector ${args.join(" ")} did not exit in ${RUN_TIMEOUT_MS} ms:\n${stdout}\n${stderr}`));
+    }, RUN_TIMEOUT_MS);
+    proc.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const configured = (key = CLIENT_KEY) => ({ GATEWAY_URL: gateway.origin, GATEWAY_API_KEY: key });
+
+function parseOut(run: InspectorRun): any {
+  try {
+    return JSON.parse(run.stdout);
+  } catch {
+    assert.fail(`inspector stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+describe("MCP Inspector CLI", () => {
+  test("tools/list: both tools with their annotations, and no schema the Inspector calls an error", T, async () => {
+    // --strict: the Inspector exits 6 on an error-severity schema portability problem.
+    const run = await inspector(configured(), ["--method", "tools/list", "--strict"]);
+    assert.equal(run.code, 0, run.stderr);
+    const { tools } = parseOut(run);
+    assert.deepEqual(tools.map((t: { name: string }) => t.name).sort(), ["chat_completion", "list_models"]);
+    const byName = Object.fromEntries(tools.map((t: { name: string }) => [t.name, t]));
+    assert.equal(byName.chat_completion.annotations.readOnlyHint, true);
+    assert.equal(byName.list_models.annotations.idempotentHint, true);
+    assert.ok(byName.chat_completion.outputSchema && byName.list_models.outputSchema);
+  });
+
+  test("tools/list works unconfigured (no GATEWAY_URL, no GATEWAY_API_KEY)", T, async () => {
+    const run = await inspector({}, ["--method", "tools/list"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(parseOut(run).tools.length, 2);
+  });
+
+  test("tools/call list_models against a real gateway: exit 0 with the demo model", T, async () => {
+    const run = await inspector(configured(), ["--method", "tools/call", "--tool-name", "list_models"]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = parseOut(run);
+    assert.equal(out.isError, undefined);
+    assert.deepEqual(out.structuredContent.models.map((m: { id: string }) => m.id), [DEMO_MODEL]);
+    assert.match(out.content[0].text, new RegExp(`^${DEMO_MODEL}\\b`));
+  });
+
+  test("tools/call chat_completion with --tool-arg: exit 0 with the demo model's answer", T, async () => {
+    const run = await inspector(configured(), [
+      "--method", "tools/call", "--tool-name", "chat_completion",
+      "--tool-arg", "prompt=hello from the inspector", `model=${DEMO_MODEL}`,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = parseOut(run);
+    assert.equal(out.structuredContent.model, DEMO_MODEL);
+    assert.match(out.content[0].text, /hello from the inspector/);
+    assert.equal(out.content[0].text, out.structuredContent.content);
+  });
+
+  test("a call that fails (wrong GATEWAY_API_KEY): exit 5, with the reason and without the key", T, async () => {
+    const wrongKey = "wrong-inspector-key-77aa";
+    const run = await inspector(configured(wrongKey), ["--method", "tools/call", "--tool-name", "list_models"]);
+    assert.equal(run.code, 5, `${run.stdout}\n${run.stderr}`);
+    const out = parseOut(run);
+    assert.equal(out.isError, true);
+    assert.match(out.content[0].text, /GATEWAY_API_KEY/);
+    assert.match(out.content[0].text, /401/);
+    assert.ok(!run.stdout.includes(wrongKey) && !run.stderr.includes(wrongKey), "the key is never printed");
+  });
+});
