@@ -7,14 +7,11 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
-import { configFor, startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { connectMcp, type McpProcess } from "./support/mcp-process.ts";
 
-const MCP_BIN = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const CHAT = "/v1/chat/completions";
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-cancel-tests";
 const CLIENT_KEY = "gw-cancel-client-key";
@@ -22,32 +19,14 @@ const ASK = { prompt: "hello there world", model: "gpt-4o-mini" };
 // A stream far longer than any test: only a cancellation can end it early.
 const SLOW_STREAM = { kind: "slow-stream", chunkDelayMs: 200, chunks: 200 } as const;
 
-interface Mcp {
-  client: Client;
-  stderr: string[];
-  close(): Promise<void>;
-}
-
-/** Spawns the built bin over stdio with a clean environment (PATH plus `env`). */
-async function connectMcp(env: Record<string, string>): Promise<Mcp> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MCP_BIN],
-    env: { PATH: process.env.PATH ?? "", GATEWAY_API_KEY: CLIENT_KEY, LOG_LEVEL: "warn", ...env },
-    stderr: "pipe",
-  });
-  const stderr: string[] = [];
-  transport.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-  const client = new Client({ name: "cancel-test", version: "0.0.0" });
-  await client.connect(transport);
-  return { client, stderr, close: () => client.close() };
-}
+/** The bin with this file's key and quiet logs, on top of `env`. */
+const connect = (env: Record<string, string>) => connectMcp({ env: { GATEWAY_API_KEY: CLIENT_KEY, LOG_LEVEL: "warn", ...env } });
 
 /**
  * Starts a chat_completion, waits until `upstream` has the request (and, with progress, until
  * text has arrived), cancels it, and returns how long the upstream socket took to close.
  */
-async function cancelMidway(mcp: Mcp, upstream: FakeUpstream, withProgress: boolean) {
+async function cancelMidway(mcp: McpProcess, upstream: FakeUpstream, withProgress: boolean) {
   const controller = new AbortController();
   const progress: Progress[] = [];
   let firstProgress!: () => void;
@@ -108,11 +87,11 @@ async function assertNoRetry(upstream: FakeUpstream) {
 
 describe("against the fake upstream as the gateway", () => {
   let up: FakeUpstream;
-  let mcp: Mcp;
+  let mcp: McpProcess;
   before(async () => {
     up = await startFakeUpstream();
     // Retries on and a long TIMEOUT: only the cancel can end these calls early, and a retry could follow it.
-    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "30", MAX_RETRIES: "3" });
+    mcp = await connect({ GATEWAY_URL: up.url, TIMEOUT: "30", MAX_RETRIES: "3" });
   });
   beforeEach(() => up.reset());
   after(async () => {
@@ -151,12 +130,11 @@ describe("against the fake upstream as the gateway", () => {
 describe("through the real gateway", () => {
   let up: FakeUpstream;
   let gw: GatewayProcess;
-  let mcp: Mcp;
+  let mcp: McpProcess;
   before(async () => {
-    up = await startFakeUpstream();
     // The gateway's default (long) timeouts: only the cancel, passed down, can end the upstream stream.
-    gw = await startGateway({ env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY }, config: configFor(up.url) });
-    mcp = await connectMcp({ GATEWAY_URL: gw.origin, TIMEOUT: "30", MAX_RETRIES: "3" });
+    ({ upstream: up, gateway: gw } = await startGatewayOverFakeUpstream({ upstreamKey: UPSTREAM_KEY, clientKey: CLIENT_KEY }));
+    mcp = await connect({ GATEWAY_URL: gw.origin, TIMEOUT: "30", MAX_RETRIES: "3" });
   });
   beforeEach(() => up.reset());
   after(async () => {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { configFor, startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import type { FakeUpstream } from "@mcpgw/fake-upstream";
+import { startGateway, startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
 import { connectMcp, textOf, type McpProcess } from "./support/mcp-process.ts";
 
 const CLIENT_KEY = "mcp-client-key-7f3a9c";
@@ -20,12 +20,12 @@ let gateway: GatewayProcess;
 let mcp: McpProcess;
 
 before(async () => {
-  upstream = await startFakeUpstream();
-  gateway = await startGateway({
-    env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY },
+  ({ upstream, gateway } = await startGatewayOverFakeUpstream({
+    upstreamKey: UPSTREAM_KEY,
+    clientKey: CLIENT_KEY,
     // One gateway attempt per call: the MCP server's own retries are what these tests count.
-    config: configFor(upstream.url, { retry: { maxAttempts: 1 } }),
-  });
+    extra: { retry: { maxAttempts: 1 } },
+  }));
   mcp = await connectMcp({ env: { GATEWAY_URL: gateway.origin, GATEWAY_API_KEY: CLIENT_KEY } });
 });
 beforeEach(() => upstream.reset());

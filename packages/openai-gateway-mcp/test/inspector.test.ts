@@ -4,9 +4,9 @@
  * model), and see a failing call reported with the Inspector's exit code 5.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { runToExit, type RunResult } from "../../openai-gateway/test/support/run-to-exit.ts";
 import { MCP_CLI, PACKAGE_DIR } from "./support/mcp-process.ts";
 
 const CLIENT_KEY = "inspector-client-key-5e0c";
@@ -25,43 +25,25 @@ after(async () => {
   await gateway?.stop();
 });
 
-interface InspectorRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npx @modelcontextprotocol/inspector --cli [-e K=V]... node dist/cli.js ARGS`, offline. */
-function inspector(env: Record<string, string>, args: string[]): Promise<InspectorRun> {
+function inspector(env: Record<string, string>, args: string[]): Promise<RunResult> {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  return new Promise((resolve, reject) => {
-    const proc = spawn("npx", ["@modelcontextprotocol/inspector", "--cli", ...envArgs, process.execPath, MCP_CLI, ...args], {
+  return runToExit(
+    "npx",
+    ["@modelcontextprotocol/inspector", "--cli", ...envArgs, process.execPath, MCP_CLI, ...args],
+    {
       cwd: PACKAGE_DIR,
       env: { PATH: `${PACKAGE_DIR}../../node_modules/.bin:${process.env.PATH ?? ""}`, npm_config_offline: "true" },
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`inspector ${args.join(" ")} did not exit in ${RUN_TIMEOUT_MS} ms:\n${stdout}\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    proc.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+    },
+    RUN_TIMEOUT_MS,
+    `inspector ${args.join(" ")}`,
+  );
 }
 
 const configured = (key = CLIENT_KEY) => ({ GATEWAY_URL: gateway.origin, GATEWAY_API_KEY: key });
 
-function parseOut(run: InspectorRun): any {
+function parseOut(run: RunResult): any {
   try {
     return JSON.parse(run.stdout);
   } catch {

@@ -6,14 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ProgressNotificationSchema, type Progress } from "@modelcontextprotocol/sdk/types.js";
-import { configFor, startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
+import { callTool, connectMcp, type McpProcess } from "./support/mcp-process.ts";
 
-const MCP_BIN = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const CHAT = "/v1/chat/completions";
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-progress-tests";
 const CLIENT_KEY = "gw-progress-client-key";
@@ -26,35 +23,23 @@ interface Seen extends Progress {
   at: number;
 }
 
-interface Mcp {
-  client: Client;
-  stderr: string[];
+interface Mcp extends McpProcess {
   /** Every notifications/progress, in the order it came over stdio. */
   progress: Seen[];
-  close(): Promise<void>;
 }
 
-/** Spawns the built bin over stdio with a clean environment (PATH plus `env`). */
-async function connectMcp(env: Record<string, string>): Promise<Mcp> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MCP_BIN],
-    env: { PATH: process.env.PATH ?? "", GATEWAY_API_KEY: CLIENT_KEY, LOG_LEVEL: "warn", ...env },
-    stderr: "pipe",
-  });
-  const stderr: string[] = [];
-  transport.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-  const client = new Client({ name: "progress-test", version: "0.0.0" });
+/** The bin with this file's key and quiet logs, on top of `env`, recording every progress notification. */
+async function connect(env: Record<string, string>): Promise<Mcp> {
+  const mcp = await connectMcp({ env: { GATEWAY_API_KEY: CLIENT_KEY, LOG_LEVEL: "warn", ...env } });
   // Record progress off the wire rather than through `onprogress`: the SDK client hands
   // notifications to it a microtask late, after a response read in the same chunk has already
   // retired the token, so the last notification before the result can be dropped there
   // (modelcontextprotocol/typescript-sdk#2580), although the server sent it first.
   const progress: Seen[] = [];
-  client.setNotificationHandler(ProgressNotificationSchema, ({ params }) => {
+  mcp.client.setNotificationHandler(ProgressNotificationSchema, ({ params }) => {
     progress.push({ progress: params.progress, total: params.total, message: params.message, at: performance.now() });
   });
-  await client.connect(transport);
-  return { client, stderr, progress, close: () => client.close() };
+  return { ...mcp, progress };
 }
 
 /**
@@ -63,14 +48,9 @@ async function connectMcp(env: Record<string, string>): Promise<Mcp> {
  */
 async function chat(mcp: Mcp, args: Record<string, unknown>, withProgress: boolean) {
   mcp.progress.length = 0;
-  const start = performance.now();
-  const result = await mcp.client.callTool({ name: "chat_completion", arguments: args }, undefined, {
-    timeout: 60_000,
-    ...(withProgress ? { onprogress: () => {} } : {}),
-  });
-  const content = result.content as { type: string; text: string }[];
+  const { result, text, start, ms } = await callTool(mcp, "chat_completion", args, withProgress ? { onprogress: () => {} } : {});
   const progress = mcp.progress.map((p) => ({ ...p, at: p.at - start }));
-  return { result, text: content.map((c) => c.text).join(""), progress, ms: performance.now() - start };
+  return { result, text, progress, ms };
 }
 
 function assertIncreasingCharacterCounts(progress: Seen[]) {
@@ -85,9 +65,8 @@ describe("through the real gateway", () => {
   let gw: GatewayProcess;
   let mcp: Mcp;
   before(async () => {
-    up = await startFakeUpstream();
-    gw = await startGateway({ env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY }, config: configFor(up.url) });
-    mcp = await connectMcp({ GATEWAY_URL: gw.origin, TIMEOUT: "30", MAX_RETRIES: "2" });
+    ({ upstream: up, gateway: gw } = await startGatewayOverFakeUpstream({ upstreamKey: UPSTREAM_KEY, clientKey: CLIENT_KEY }));
+    mcp = await connect({ GATEWAY_URL: gw.origin, TIMEOUT: "30", MAX_RETRIES: "2" });
   });
   beforeEach(() => up.reset());
   after(async () => {
@@ -148,7 +127,7 @@ describe("against the fake upstream as the gateway", () => {
   let mcp: Mcp;
   before(async () => {
     up = await startFakeUpstream();
-    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "2", MAX_RETRIES: "2" });
+    mcp = await connect({ GATEWAY_URL: up.url, TIMEOUT: "2", MAX_RETRIES: "2" });
   });
   beforeEach(() => up.reset());
   after(async () => {

@@ -7,46 +7,16 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { callTool, connectMcp, type McpProcess } from "./support/mcp-process.ts";
 
-const MCP_BIN = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const CHAT = "/v1/chat/completions";
 const MODELS = "/v1/models";
 const API_KEY = "gw-retries-test-key";
 const ASK = { prompt: "hello there world", model: "gpt-4o-mini" };
-// Far above any call here: a call that outlives it is a failure of its own.
-const CALL_OPTIONS = { timeout: 60_000 };
 
-interface Mcp {
-  client: Client;
-  stderr: string[];
-  close(): Promise<void>;
-}
-
-/** Spawns the built bin over stdio with a clean environment (PATH plus `env`). */
-async function connectMcp(env: Record<string, string>): Promise<Mcp> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MCP_BIN],
-    env: { PATH: process.env.PATH ?? "", GATEWAY_API_KEY: API_KEY, LOG_LEVEL: "warn", ...env },
-    stderr: "pipe",
-  });
-  const stderr: string[] = [];
-  transport.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-  const client = new Client({ name: "retries-test", version: "0.0.0" });
-  await client.connect(transport);
-  return { client, stderr, close: () => client.close() };
-}
-
-async function callTool(mcp: Mcp, name: string, args: Record<string, unknown> = {}) {
-  const start = performance.now();
-  const result = await mcp.client.callTool({ name, arguments: args }, undefined, CALL_OPTIONS);
-  const content = result.content as { type: string; text: string }[];
-  return { result, text: content.map((c) => c.text).join("\n"), ms: performance.now() - start };
-}
+/** The bin with this file's key and quiet logs, on top of `env`. */
+const connect = (env: Record<string, string>) => connectMcp({ env: { GATEWAY_API_KEY: API_KEY, LOG_LEVEL: "warn", ...env } });
 
 /** A port on 127.0.0.1 that nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -69,9 +39,9 @@ after(async () => {
 });
 
 describe("with MAX_RETRIES=2", () => {
-  let mcp: Mcp;
+  let mcp: McpProcess;
   before(async () => {
-    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "20", MAX_RETRIES: "2" });
+    mcp = await connect({ GATEWAY_URL: up.url, TIMEOUT: "20", MAX_RETRIES: "2" });
   });
   after(async () => {
     await mcp?.close();
@@ -153,9 +123,9 @@ describe("with MAX_RETRIES=2", () => {
 });
 
 describe("with TIMEOUT=1 and MAX_RETRIES=1", () => {
-  let mcp: Mcp;
+  let mcp: McpProcess;
   before(async () => {
-    mcp = await connectMcp({ GATEWAY_URL: up.url, TIMEOUT: "1", MAX_RETRIES: "1" });
+    mcp = await connect({ GATEWAY_URL: up.url, TIMEOUT: "1", MAX_RETRIES: "1" });
   });
   after(async () => {
     await mcp?.close();
@@ -176,7 +146,7 @@ describe("with TIMEOUT=1 and MAX_RETRIES=1", () => {
 
   test("an unreachable gateway: the error names GATEWAY_URL and the attempts", async () => {
     const port = await closedPort();
-    const nowhere = await connectMcp({ GATEWAY_URL: `http://127.0.0.1:${port}`, TIMEOUT: "1", MAX_RETRIES: "1" });
+    const nowhere = await connect({ GATEWAY_URL: `http://127.0.0.1:${port}`, TIMEOUT: "1", MAX_RETRIES: "1" });
     try {
       const { result, text, ms } = await callTool(nowhere, "chat_completion", ASK);
       assert.equal(result.isError, true);

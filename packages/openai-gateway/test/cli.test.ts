@@ -4,7 +4,6 @@
  * demo, YAML configs with hashed keys, and `npx openai-gateway` from the repository root.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import { configFor, runGateway, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { runToExit } from "./support/run-to-exit.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -275,8 +275,10 @@ test("a keyHash with the sha256: prefix and upper-case hex works too", TIMEOUT, 
 });
 
 test("`npx openai-gateway --version` from the repository root", TIMEOUT, async () => {
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const proc = spawn("npx", ["openai-gateway", "--version"], {
+  const { code, stdout, stderr } = await runToExit(
+    "npx",
+    ["openai-gateway", "--version"],
+    {
       cwd: REPO_ROOT,
       env: {
         PATH: `${join(REPO_ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
@@ -287,24 +289,10 @@ test("`npx openai-gateway --version` from the repository root", TIMEOUT, async (
         npm_config_update_notifier: "false",
       },
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`npx did not exit:\n${stdout}\n${stderr}`));
-    }, 15_000);
-    proc.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+    },
+    15_000,
+    "npx openai-gateway --version",
+  );
   assert.equal(code, 0, stderr);
   assert.equal(stdout.trim(), version);
 });

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
+import type { FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { configFor, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess } from "./support/gateway-process.ts";
 
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-disconnect-tests";
 const CLIENT_KEY = "gw-disconnect-client-key";
@@ -18,9 +18,8 @@ let gw: GatewayProcess;
 let client: OpenAI;
 
 before(async () => {
-  up = await startFakeUpstream();
   // Default (long) timeouts: only the client leaving can end these upstream requests early.
-  gw = await startGateway({ env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY }, config: configFor(up.url) });
+  ({ upstream: up, gateway: gw } = await startGatewayOverFakeUpstream({ upstreamKey: UPSTREAM_KEY, clientKey: CLIENT_KEY }));
   client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0, timeout: 20_000 });
 });
 beforeEach(() => up.reset());

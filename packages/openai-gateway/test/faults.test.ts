@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
+import type { FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { configFor, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { configFor, startGateway, startGatewayOverFakeUpstream, type GatewayProcess } from "./support/gateway-process.ts";
 
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-fault-tests";
 const CLIENT_KEY = "gw-faults-client-key";
@@ -19,14 +19,14 @@ let gw: GatewayProcess;
 let client: OpenAI;
 
 before(async () => {
-  up = await startFakeUpstream();
-  gw = await startGateway({
-    env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY },
-    config: configFor(up.url, {
+  ({ upstream: up, gateway: gw } = await startGatewayOverFakeUpstream({
+    upstreamKey: UPSTREAM_KEY,
+    clientKey: CLIENT_KEY,
+    extra: {
       timeouts: { firstByteMs: 300, idleMs: 300, totalMs: 20_000 },
       retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200, maxRetryAfterMs: 10_000 },
-    }),
-  });
+    },
+  }));
   client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0, timeout: 20_000 });
 });
 beforeEach(() => up.reset());

@@ -3,11 +3,13 @@
  * spawning `node dist/cli.js` with a clean environment (PATH plus what the test gives), stderr
  * piped and kept so tests can check what the server logged (and what it never said).
  */
-import { spawn } from "node:child_process";
+import type { SpawnOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
+import { runToExit, type RunResult } from "../../../openai-gateway/test/support/run-to-exit.ts";
 
 export const MCP_CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 export const PACKAGE_DIR = fileURLToPath(new URL("../../", import.meta.url));
@@ -64,26 +66,24 @@ export async function connectMcp(opts: ConnectOptions = {}): Promise<McpProcess>
 }
 
 /** Runs the bin to completion (for --help, --version). */
-export function runMcp(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const proc = spawn(process.execPath, [MCP_CLI, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`openai-gateway-mcp ${args.join(" ")} did not exit:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export function runMcp(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<RunResult> {
+  const options: SpawnOptions = { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] };
+  return runToExit(process.execPath, [MCP_CLI, ...args], options, timeoutMs, `openai-gateway-mcp ${args.join(" ")}`);
 }
 
 /** The text of a tool result's content, joined. */
-export function textOf(result: { content?: unknown }): string {
+export function textOf(result: { [key: string]: unknown }): string {
   const content = (result.content ?? []) as { type: string; text?: string }[];
   return content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
+
+/**
+ * Calls a tool and times it: the result, its text and how long it took (`start` is performance.now()
+ * when it began). The timeout, unless `options` sets one, is far above any call in these tests:
+ * a call that outlives it is a failure of its own.
+ */
+export async function callTool(mcp: McpProcess, name: string, args: Record<string, unknown> = {}, options: RequestOptions = {}) {
+  const start = performance.now();
+  const result = await mcp.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000, ...options });
+  return { result, text: textOf(result), start, ms: performance.now() - start };
 }

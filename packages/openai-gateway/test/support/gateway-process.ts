@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
+import { runToExit, type RunResult } from "./run-to-exit.ts";
 
 export const GATEWAY_BIN = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 
@@ -83,22 +85,9 @@ export async function startGateway(opts: StartOptions = {}): Promise<GatewayProc
 }
 
 /** Runs the bin to completion (for --help, --version, config errors). */
-export function runGateway(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const proc = spawn(process.execPath, [GATEWAY_BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`gateway ${args.join(" ")} did not exit:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export function runGateway(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<RunResult> {
+  const options = { env: { PATH: process.env.PATH ?? "", ...env } };
+  return runToExit(process.execPath, [GATEWAY_BIN, ...args], options, timeoutMs, `gateway ${args.join(" ")}`);
 }
 
 function collectLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
@@ -121,4 +110,26 @@ export function configFor(upstreamUrl: string, extra: Record<string, unknown> = 
     passthrough: "fake",
     ...extra,
   };
+}
+
+/**
+ * The fake upstream and a gateway in front of it (configFor plus `extra`) that lets `clientKey` in.
+ * If the gateway does not start, the upstream is closed again before the error is thrown.
+ */
+export async function startGatewayOverFakeUpstream(opts: {
+  upstreamKey: string;
+  clientKey: string;
+  extra?: Record<string, unknown>;
+}): Promise<{ upstream: FakeUpstream; gateway: GatewayProcess }> {
+  const upstream = await startFakeUpstream();
+  try {
+    const gateway = await startGateway({
+      env: { UPSTREAM_KEY: opts.upstreamKey, GATEWAY_API_KEYS: opts.clientKey },
+      config: configFor(upstream.url, opts.extra),
+    });
+    return { upstream, gateway };
+  } catch (err) {
+    await upstream.close();
+    throw err;
+  }
 }
