@@ -11,7 +11,8 @@ export function modelsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   // The router has already percent-decoded the param; decoding again breaks ids holding a '%'.
   app.get("/v1/models/*", async (request) => {
     const id = (request.params as { "*": string })["*"];
-    request.publicModel = id;
-    return ctx.catalog.get(id, request.client!, String(request.id));
+    const model = await ctx.catalog.get(id, request.client!, String(request.id));
+    request.publicModel = id; // only once it exists: unknown names must not mint metric series
+    return model;
   });
 }

@@ -21,8 +21,9 @@ export interface ProxyCall {
 
 export async function proxy(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, call: ProxyCall) {
   const client = request.client!;
-  request.publicModel = call.model;
   const targets = ctx.router.resolve(call.model, client);
+  // Labelled only once resolved: a client's arbitrary model names must not mint metric series.
+  request.publicModel = call.model;
   const life = requestLifetime(reply, ctx.config.timeouts.totalMs);
   try {
     const sent = await ctx.forwarder.forward({

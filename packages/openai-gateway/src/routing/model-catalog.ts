@@ -4,7 +4,7 @@
  * lists change rarely and some clients fetch them on every page load.
  */
 import type { ClientKey, GatewayConfig } from "../config/types.ts";
-import { modelNotFound } from "../errors.ts";
+import { modelNotFound, upstreamTimeout } from "../errors.ts";
 import type { Forwarder } from "../upstream/forward.ts";
 import { mayUse } from "./model-access.ts";
 
@@ -46,7 +46,7 @@ export function createModelCatalog(config: GatewayConfig, forwarder: Forwarder):
         bodyFor: () => undefined,
         stream: false,
         requestId,
-        signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+        signal: timeoutSignal(LIST_TIMEOUT_MS),
         deadline: performance.now() + LIST_TIMEOUT_MS,
       })
       .then(({ body }) => {
@@ -76,4 +76,11 @@ export function createModelCatalog(config: GatewayConfig, forwarder: Forwarder):
       return found;
     },
   };
+}
+
+/** Like AbortSignal.timeout, but its reason is the gateway's 504, which is what the client should get. */
+function timeoutSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(upstreamTimeout(`model list, ${ms} ms`)), ms).unref();
+  return controller.signal;
 }
