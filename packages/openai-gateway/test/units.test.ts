@@ -13,6 +13,7 @@ import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, DEMO_MODEL } from "../src/config/defau
 import { loadConfig } from "../src/config/load.ts";
 import { ConfigError, type ClientKey, type RetrySettings } from "../src/config/types.ts";
 import { GatewayError } from "../src/errors.ts";
+import { usageOf } from "../src/relay/response-usage.ts";
 import { SseUsageTap } from "../src/relay/sse-usage-tap.ts";
 import { retryDelayMs } from "../src/upstream/retry-policy.ts";
 
@@ -154,6 +155,40 @@ describe("SseUsageTap", () => {
 });
 
 // --- retryDelayMs ------------------------------------------------------------------------------
+
+// --- usageOf (token counts of a whole JSON answer) -----------------------------------------------
+
+describe("usageOf", () => {
+  const answer = (content: string, extra: object = {}) => ({
+    id: "c1",
+    object: "chat.completion",
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+    ...extra,
+  });
+  const of = (value: unknown, space?: number) => usageOf(Buffer.from(JSON.stringify(value, null, space)));
+
+  test("reads usage wherever it sits, with nested details, compact or pretty-printed", () => {
+    const usage = { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14, prompt_tokens_details: { cached_tokens: 2 } };
+    assert.deepEqual(of(answer("hi", { usage })), usage);
+    assert.deepEqual(of({ usage, ...answer("hi") }, 2), usage);
+  });
+
+  test("a message that talks about usage is not mistaken for it", () => {
+    const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+    const tricky = 'the "usage": {"prompt_tokens": 999} field, with braces } and quotes \\" inside';
+    assert.deepEqual(of({ usage, ...answer(tricky) }), usage);
+    assert.deepEqual(of(answer(tricky, { usage })), usage);
+    assert.equal(of(answer(tricky)), undefined);
+  });
+
+  test("no usage, null usage, non-UTF-8 neighbours and broken JSON give undefined or the numbers, never a throw", () => {
+    assert.equal(of(answer("hi")), undefined);
+    assert.equal(of(answer("hi", { usage: null })), undefined);
+    assert.deepEqual(of(answer("héllo wörld ✓", { usage: { prompt_tokens: 1 } })), { prompt_tokens: 1 });
+    assert.equal(usageOf(Buffer.from('{"usage": {"prompt_tokens": 1')), undefined);
+    assert.equal(usageOf(Buffer.from("not json")), undefined);
+  });
+});
 
 describe("retryDelayMs", () => {
   const settings: RetrySettings = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };

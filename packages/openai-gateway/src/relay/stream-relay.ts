@@ -2,6 +2,8 @@
  * Relays an upstream SSE stream to the client event by event as it arrives. Once the first byte
  * has gone out nothing is retried: a failure mid-stream becomes an OpenAI error event, then the end.
  */
+import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { GatewayError } from "../errors.ts";
 import type { UpstreamResponse } from "../upstream/types.ts";
@@ -23,15 +25,11 @@ export async function relayStream(
     "x-accel-buffering": "no", // tell nginx-like proxies in front not to buffer either
     "x-request-id": String(reply.request.id),
   });
-  res.flushHeaders();
+  // Headers go out at once when the upstream has sent nothing else yet (the client knows its stream
+  // started); when the first event is already here, they leave with it in one packet.
+  if (upstream.body.readableLength === 0) res.flushHeaders();
   try {
-    for await (const chunk of upstream.body) {
-      const out = tap.push(chunk as Buffer);
-      if (out.length > 0 && !res.write(out)) await drained(res);
-      if (res.destroyed) return;
-    }
-    const rest = tap.flush();
-    if (rest) res.write(rest);
+    await pump(upstream.body, res, tap);
   } catch (err) {
     if (res.destroyed) return;
     const reason = signal.aborted ? signal.reason : err;
@@ -39,18 +37,41 @@ export async function relayStream(
     reply.request.log.warn({ err: error.message, status: error.status }, "upstream stream failed after it started");
     res.write(`data: ${JSON.stringify(error.toBody())}\n\n`);
   }
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
-function drained(res: NodeJS.WritableStream & { destroyed: boolean }): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
+/**
+ * Flowing mode, not `for await`: the async iterator reads whatever has queued up in one piece, so
+ * two events that arrive while the loop awaits would reach the client merged into one write.
+ * Here every upstream read becomes one client write the moment it arrives; backpressure pauses
+ * the upstream until the client drains.
+ */
+function pump(body: Readable, res: ServerResponse, tap: SseUsageTap): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      const out = tap.push(chunk);
+      if (out.length > 0 && !res.write(out)) body.pause();
     };
-    res.on("drain", done);
-    res.on("close", done);
+    const onDrain = () => body.resume();
+    let settled = false;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off("data", onData);
+      res.off("drain", onDrain);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onEnd = () => {
+      const rest = tap.flush();
+      if (rest && !res.destroyed) res.write(rest);
+      finish();
+    };
+    // The client went away: stop reading; the request's abort signal tears the upstream down.
+    const onClose = () => finish();
+    // The error listener stays after settling: a body torn down later must not throw unhandled.
+    body.on("data", onData).once("end", onEnd).on("error", finish);
+    res.on("drain", onDrain).once("close", onClose);
   });
 }
 

@@ -4,7 +4,8 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Target } from "../config/types.ts";
-import { countTokens, type Usage } from "../metrics.ts";
+import { countTokens } from "../metrics.ts";
+import { usageOf } from "../relay/response-usage.ts";
 import { SseUsageTap } from "../relay/sse-usage-tap.ts";
 import { relayStream } from "../relay/stream-relay.ts";
 import type { GatewayContext } from "./context.ts";
@@ -56,13 +57,5 @@ export async function proxy(ctx: GatewayContext, request: FastifyRequest, reply:
     throw err;
   } finally {
     life.end();
-  }
-}
-
-function usageOf(body: Buffer): Usage | undefined {
-  try {
-    return (JSON.parse(body.toString("utf8")) as { usage?: Usage }).usage;
-  } catch {
-    return undefined;
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: starts a static upstream and every contestant on 127.0.0.1, runs the five
+ * scenarios, and writes the raw results, the charts and docs/benchmarks.md. Everything it starts,
+ * it stops; every scenario is bounded in count and time.
+ *
+ *   npm run bench                       full run (minutes), rewrites docs/benchmarks.md
+ *   npm run bench -- --quick            seconds; proves the harness end to end (written to a temp dir)
+ *   npm run bench -- --only sequential,saturation --contestants direct,mcpgw,portkey
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { direct } from "./contestants/direct.ts";
+import { mcpgw, MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
+import { nginx } from "./contestants/nginx.ts";
+import { nodeProxy } from "./contestants/node-proxy.ts";
+import { portkey } from "./contestants/portkey.ts";
+import { machineInfo, toolVersions } from "./machine.ts";
+import { writeReport } from "./report/write-report.ts";
+import { runMcpScenario } from "./scenarios/mcp.ts";
+import { runMemory } from "./scenarios/memory.ts";
+import { runSaturation } from "./scenarios/saturation.ts";
+import { runSequential } from "./scenarios/sequential.ts";
+import { runStreaming } from "./scenarios/streaming.ts";
+import { judgeTargets } from "./targets.ts";
+import type { BenchResults, Contestant, ContestantSpec, StartContext } from "./types.ts";
+import { PACED_INTERVAL_MS, STREAM_CHUNKS } from "./upstream/constants.ts";
+import { startUpstream } from "./upstream/start-upstream.ts";
+
+const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp"] as const;
+const ALL: ContestantSpec[] = [direct, mcpgw, portkey, nodeProxy, nginx];
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+// The contestant gets core 0 to itself; the upstream, the load generator and this process share core 1.
+const CONTESTANT_CPU = 0;
+const HARNESS_CPU = 1;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    contestants: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const quick = values.quick!;
+const only = new Set(values.only ? values.only.split(",") : SCENARIOS);
+for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) fail(`--only: unknown scenario '${s}' (${SCENARIOS.join(", ")})`);
+const wanted = values.contestants ? values.contestants.split(",") : ALL.map((s) => s.id);
+for (const id of wanted) if (!ALL.some((s) => s.id === id)) fail(`--contestants: unknown '${id}' (${ALL.map((s) => s.id).join(", ")})`);
+if (!wanted.includes("direct")) wanted.unshift("direct"); // every "added" figure is over direct
+const outDir = values.out ?? (quick ? join(tmpdir(), "mcpgw-bench-quick") : join(REPO, "docs"));
+
+const t0 = performance.now();
+const log = (line: string) => process.stderr.write(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+async function main() {
+  execFileSync("taskset", ["-a", "-p", "-c", String(HARNESS_CPU), String(process.pid)], { stdio: "ignore" });
+  const startedAt = new Date().toISOString();
+  const workDir = mkdtempSync(join(tmpdir(), "mcpgw-bench-"));
+  const upstreamKey = "bench-upstream-key-0123456789";
+  const upstream = await startUpstream(HARNESS_CPU, upstreamKey, join(workDir, "upstream.log"));
+  const ctx: StartContext = { upstreamOrigin: upstream.origin, upstreamKey, cpu: CONTESTANT_CPU, workDir, log };
+  const running: Contestant[] = [];
+  const onSignal = () => void cleanup().then(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  async function cleanup() {
+    for (const c of running.splice(0)) await c.stop().catch(() => {});
+    await upstream.started.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  try {
+    const contestants: BenchResults["contestants"] = [];
+    const specs: ContestantSpec[] = [];
+    for (const spec of ALL.filter((s) => wanted.includes(s.id))) {
+      const why = await spec.unavailable(ctx);
+      contestants.push({ id: spec.id, label: spec.label, available: !why, ...(why ? { note: why } : {}) });
+      if (why) log(`${spec.id}: unavailable (${why}); the report says so`);
+      else specs.push(spec);
+    }
+    const versions: Record<string, string> = toolVersions();
+    for (const spec of specs) {
+      const c = await spec.start(ctx);
+      running.push(c);
+      versions[c.label] = c.version;
+      log(`${c.id}: ${c.baseUrl} (pid ${c.pid ?? "-"})`);
+    }
+
+    const results: Omit<BenchResults, "targets"> = {
+      mode: quick ? "quick" : "full",
+      startedAt,
+      finishedAt: "",
+      command: quick ? "npm run bench -- --quick" : "npm run bench",
+      machine: machineInfo(`contestant on core ${CONTESTANT_CPU}; upstream, load generator and harness on core ${HARNESS_CPU} (taskset)`),
+      versions,
+      contestants,
+    };
+    if (only.has("sequential")) {
+      results.sequential = await runSequential(running, quick ? { rounds: 2, requestsPerRound: 20, warmup: 20, log } : { rounds: 15, requestsPerRound: 300, warmup: 1000, log });
+    }
+    if (only.has("saturation")) {
+      results.saturation = await runSaturation(running, quick ? { connections: [4, 16], stepDurationS: 1, log } : { connections: [1, 8, 16, 32, 64, 128, 256], stepDurationS: 6, log });
+    }
+    if (only.has("streaming")) {
+      results.streaming = await runStreaming(running, { runs: quick ? 2 : 30, chunks: STREAM_CHUNKS, intervalMs: PACED_INTERVAL_MS, log });
+    }
+    const gateway = running.find((c) => c.id === "mcpgw");
+    if (only.has("mcp") && gateway) {
+      results.mcp = await runMcpScenario({ quick, gatewayBaseUrl: gateway.baseUrl, clientKey: MCPGW_CLIENT_KEY, model: "bench", cpu: CONTESTANT_CPU, log });
+    }
+    // Memory last: it starts every contestant afresh, so the shared ones go first.
+    for (const c of running.splice(0)) await c.stop();
+    if (only.has("memory")) {
+      results.memory = await runMemory(specs, ctx, { openStreams: quick ? 50 : 1000, log });
+    }
+    results.finishedAt = new Date().toISOString();
+    const full: BenchResults = { ...results, targets: judgeTargets(results) };
+    writeReport(full, {
+      markdownPath: join(outDir, "benchmarks.md"),
+      chartsDir: join(outDir, "benchmarks"),
+      resultsJsonPath: join(outDir, "benchmarks", "results.json"),
+    });
+    for (const t of full.targets) log(`target ${t.pass === null ? "--" : t.pass ? "ok" : "MISSED"}: ${t.name} ${t.target}: ${t.measured}`);
+    log(`wrote ${join(outDir, "benchmarks.md")}${quick ? " (quick mode: figures are not meaningful)" : ""}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

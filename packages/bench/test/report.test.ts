@@ -1,0 +1,258 @@
+/**
+ * The report generator, read the way a reader reads docs/benchmarks.md: every section there, the
+ * ratios right, every chart linked and drawn, and no NaN or undefined where a figure is missing.
+ * REPORT_SAMPLE_DIR=/tmp/x keeps the pages written from both fixtures there (the quick one in quick/), to look at.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, describe, it } from "node:test";
+import { writeReport } from "../src/report/write-report.ts";
+import { judgeTargets } from "../src/targets.ts";
+import type { BenchResults, ContestantId } from "../src/types.ts";
+
+const NGINX_NOTE = "nginx not found on PATH <apt-get install nginx> & | retry";
+
+function fullResults(): BenchResults {
+  const steps = (peaks: number[]) => peaks.map((rps, i) => ({ connections: [1, 8, 16, 32, 64][i]!, rps, p50Ms: 0.3 + i * 0.4, p99Ms: 1 + i, errors: 0, non2xx: 0 }));
+  const sat = (peaks: number[]) => {
+    const s = steps(peaks);
+    return { steps: s, peak: s.reduce((a, b) => (b.rps > a.rps ? b : a)) };
+  };
+  const seq = (p50Ms: number, p99Ms: number) => ({ p50Ms, p99Ms, addedP50Ms: p50Ms - 0.21, addedP99Ms: p99Ms - 0.55, roundP50Ms: [p50Ms, p50Ms + 0.01] });
+  const str = (first: number, last: number, coalesced: number) => ({
+    firstChunkP50Ms: first,
+    lastChunkP50Ms: last,
+    addedFirstChunkP50Ms: first - 0.62,
+    addedLastChunkP50Ms: last - 431.5,
+    eventsSeen: 200,
+    coalesced,
+  });
+  const base: Omit<BenchResults, "targets"> = {
+    mode: "full",
+    startedAt: "2026-05-04T10:00:00.000Z",
+    finishedAt: "2026-05-04T10:07:31.000Z",
+    command: "npm run bench",
+    machine: { cpu: "AMD EPYC 7B13", cores: 2, memGiB: 23.4, os: "Debian GNU/Linux 12 (bookworm)", kernel: "6.1.0-18-amd64", pinning: "contestant on core 0; upstream, load generator and harness on core 1 (taskset)" },
+    versions: { node: "24.21.0", "mcpgw openai-gateway": "0.0.0", "Portkey gateway": "1.15.2", autocannon: "9.0.0" },
+    contestants: [
+      { id: "direct", label: "direct (no gateway)", available: true },
+      { id: "mcpgw", label: "mcpgw openai-gateway", available: true },
+      { id: "portkey", label: "Portkey gateway", available: true },
+      { id: "node-proxy", label: "node:http proxy", available: true },
+      { id: "nginx", label: "nginx proxy_pass", available: false, note: NGINX_NOTE },
+    ],
+    sequential: {
+      rounds: 15,
+      requestsPerRound: 300,
+      byContestant: { direct: seq(0.21, 0.55), mcpgw: seq(0.33, 0.91), portkey: seq(1.71, 4.05), "node-proxy": seq(0.3, 0.8) },
+    },
+    saturation: {
+      stepDurationS: 6,
+      byContestant: { direct: sat([3100, 14800, 16200, 16000]), mcpgw: sat([2300, 9100, 9800, 9700]), portkey: sat([900, 2400, 2350]), "node-proxy": sat([2500, 10400, 11200, 11000]) },
+    },
+    streaming: {
+      chunks: 200,
+      intervalMs: 2,
+      runs: 30,
+      byContestant: { direct: str(0.62, 431.5, 0), mcpgw: str(0.88, 432.4, 0), portkey: str(2.95, 440.1, 12), "node-proxy": str(0.81, 432.0, 0) },
+    },
+    memory: {
+      openStreams: 1000,
+      byContestant: {
+        mcpgw: { idleRssMb: 61.2, loadedRssMb: 118.9, opened: 1000, perStreamKb: 59.1 },
+        portkey: { idleRssMb: 142.7, loadedRssMb: 311.4, opened: 1000, perStreamKb: 172.7 },
+        "node-proxy": { idleRssMb: 44.5, loadedRssMb: 92.3, opened: 1000, perStreamKb: 48.9 },
+      },
+    },
+    mcp: {
+      coldStart: { runs: 30, ours: { p50Ms: 182.4, p99Ms: 231.9, samplesMs: [180.1, 182.4, 231.9] }, serverEverything: { p50Ms: 205.3, p99Ms: 260.2, samplesMs: [201, 205.3, 260.2] } },
+      toolCall: { calls: 500, mcp: { p50Ms: 1.42, p99Ms: 3.1 }, direct: { p50Ms: 0.97, p99Ms: 2.2 }, overheadP50Ms: 0.45 },
+    },
+  };
+  return { ...base, targets: judgeTargets(base) };
+}
+
+/** A quick run with only the sequential scenario, and portkey never got a figure. */
+function partialResults(): BenchResults {
+  const full = fullResults();
+  const base: Omit<BenchResults, "targets"> = {
+    ...full,
+    mode: "quick",
+    command: "npm run bench -- --quick --only sequential",
+    sequential: { rounds: 2, requestsPerRound: 20, byContestant: { direct: full.sequential!.byContestant.direct, mcpgw: full.sequential!.byContestant.mcpgw } },
+    saturation: undefined,
+    streaming: undefined,
+    memory: undefined,
+    mcp: undefined,
+  };
+  return { ...base, targets: judgeTargets(base) };
+}
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function write(results: BenchResults, root?: string) {
+  const dir = root ?? mkdtempSync(join(tmpdir(), "bench-report-"));
+  if (!root) dirs.push(dir);
+  const paths = { markdownPath: join(dir, "docs", "benchmarks.md"), chartsDir: join(dir, "docs", "benchmarks"), resultsJsonPath: join(dir, "docs", "benchmarks", "results.json") };
+  writeReport(results, paths);
+  const svgs = Object.fromEntries(
+    readdirSync(paths.chartsDir)
+      .filter((f) => f.endsWith(".svg"))
+      .map((f) => [f, readFileSync(join(paths.chartsDir, f), "utf8")]),
+  );
+  return { ...paths, md: readFileSync(paths.markdownPath, "utf8"), json: readFileSync(paths.resultsJsonPath, "utf8"), svgs };
+}
+
+/** The cells of the table row whose first cell starts with `label`, below `heading`. */
+function row(md: string, heading: string, label: string): string[] {
+  const from = md.indexOf(heading);
+  assert.ok(from >= 0, `no '${heading}'`);
+  const line = md.slice(from).split("\n").find((l) => l.startsWith(`| ${label}`));
+  assert.ok(line, `no row '${label}' under '${heading}'`);
+  return line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+}
+
+/** Every open tag closed in order, nothing unescaped between them. */
+function assertWellFormed(svg: string, file: string) {
+  assert.ok(svg.startsWith("<svg "), `${file} starts with <svg`);
+  assert.equal(svg.trimEnd().slice(-6), "</svg>", `${file} ends with </svg>`);
+  const stack: string[] = [];
+  for (const [, close, tag, , selfClosing] of svg.matchAll(/<(\/?)([a-zA-Z]+)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g)) {
+    if (close) assert.equal(stack.pop(), tag, `${file}: </${tag}> closes something else`);
+    else if (!selfClosing) stack.push(tag!);
+  }
+  assert.deepEqual(stack, [], `${file}: unclosed ${stack.join(", ")}`);
+  assert.doesNotMatch(svg.replace(/<[^>]*>/g, ""), /[<>]|&(?!(amp|lt|gt|quot|apos);)/, `${file}: unescaped text`);
+}
+
+function assertNoHoles(out: { md: string; svgs: Record<string, string> }) {
+  for (const [name, text] of [["benchmarks.md", out.md], ...Object.entries(out.svgs)] as const) {
+    assert.doesNotMatch(text, /NaN|undefined|Infinity|\[object /, `${name} has a hole`);
+  }
+}
+
+describe("writeReport, full run", () => {
+  const results = fullResults();
+  const out = write(results);
+  if (process.env.REPORT_SAMPLE_DIR) write(results, resolve(process.env.REPORT_SAMPLE_DIR));
+
+  it("says at the top that it is generated, then has every section", () => {
+    const top = out.md.split("\n").slice(0, 4).join("\n");
+    assert.match(top, /generated by `npm run bench`/i);
+    assert.match(top, /don't edit this page by hand/);
+    const headings = ["## Headline", "## Ours against each contestant", "## Contestants", "## 1. Sequential", "## 2. Throughput", "## 3. Streaming", "## 4. Memory", "## 5. MCP", "## Machine", "## Versions", "## This run"];
+    let at = -1;
+    for (const h of headings) {
+      const i = out.md.indexOf(h);
+      assert.ok(i > at, `'${h}' present and in order`);
+      at = i;
+    }
+    assert.doesNotMatch(out.md, /Not measured in this run/);
+    assert.doesNotMatch(out.md, /quick mode/i);
+    assert.match(out.md, /`npm ci && npm run bench`/);
+  });
+
+  it("lists every target with its verdict", () => {
+    for (const t of results.targets) {
+      const cells = row(out.md, "## Headline", t.name);
+      assert.equal(cells[3], t.pass === null ? "—" : t.pass ? "✅" : "❌");
+    }
+  });
+
+  it("puts ours over theirs in the ratios table", () => {
+    const seq = results.sequential!.byContestant;
+    const portkey = row(out.md, "## Ours against each contestant", "Portkey gateway");
+    assert.equal(portkey[1], `${(seq.mcpgw!.addedP50Ms / seq.portkey!.addedP50Ms).toFixed(2)}×`);
+    assert.equal(portkey[1], "0.08×");
+    const sat = results.saturation!.byContestant;
+    assert.equal(row(out.md, "## Ours against each contestant", "node:http proxy")[2], `${(9800 / 11200).toFixed(2)}×`);
+    assert.equal(sat["node-proxy"]!.peak.rps, 11200);
+    const mem = results.memory!.byContestant;
+    assert.equal(portkey[4], `${(mem.mcpgw!.idleRssMb / mem.portkey!.idleRssMb).toFixed(2)}×`);
+    // direct adds nothing and has no process: those ratios are dashes, its throughput ratio is not
+    assert.deepEqual(row(out.md, "## Ours against each contestant", "direct").slice(1), ["—", `${(9800 / 16200).toFixed(2)}×`, "—", "—", "—"]);
+    assert.deepEqual(row(out.md, "## Ours against each contestant", "nginx").slice(1), ["—", "—", "—", "—", "—"]);
+  });
+
+  it("formats the raw figures per scenario", () => {
+    assert.deepEqual(row(out.md, "## 1. Sequential", "**mcpgw").slice(1), ["0.33", "0.91", "0.12", "0.36"]);
+    assert.deepEqual(row(out.md, "## 2. Throughput", "**mcpgw").slice(1, 3), ["9,800", "16"]);
+    assert.equal(row(out.md, "## 3. Streaming", "Portkey")[6], "12");
+    assert.deepEqual(row(out.md, "## 4. Memory", "**mcpgw").slice(1, 3), ["61.2", "118.9"]);
+    assert.deepEqual(row(out.md, "## 5. MCP", "What MCP adds").slice(1), ["0.45", "—"]);
+  });
+
+  it("links charts that exist, relative to the page", () => {
+    const links = [...out.md.matchAll(/!\[[^\]]+\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    assert.deepEqual(links.sort(), Object.keys(out.svgs).map((f) => `benchmarks/${f}`).sort());
+    assert.equal(links.length, 6);
+    for (const href of links) assert.ok(existsSync(join(dirname(out.markdownPath), decodeURI(href))), href);
+    assert.match(out.md, /\]\(benchmarks\/results\.json\)/);
+  });
+
+  it("draws well-formed charts with labels and values", () => {
+    for (const [file, svg] of Object.entries(out.svgs)) assertWellFormed(svg, file);
+    const bars: Array<[string, ContestantId[], string]> = [
+      ["added-latency.svg", ["mcpgw", "portkey", "node-proxy", "nginx"], "0.12"],
+      ["throughput.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"], "9,800"],
+      ["throughput-vs-connections.svg", ["direct", "mcpgw", "portkey", "node-proxy"], "requests per second"],
+      ["streaming.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"], "432.40"],
+      ["memory.svg", ["mcpgw", "portkey", "node-proxy", "nginx"], "118.9"],
+    ];
+    for (const [file, ids, value] of bars) {
+      const svg = out.svgs[file]!;
+      for (const id of ids) assert.ok(svg.includes(`>${results.contestants.find((c) => c.id === id)!.label}<`), `${file} labels ${id}`);
+      assert.ok(svg.includes(`>${value}<`), `${file} shows ${value}`);
+    }
+    assert.ok(out.svgs["mcp.svg"]!.includes(">server-everything<") && out.svgs["mcp.svg"]!.includes(">182.40<"));
+    assert.ok(out.svgs["added-latency.svg"]!.includes("unavailable: nginx not found on PATH &lt;apt-get install nginx&gt; &amp; | retry"));
+    assert.ok(out.svgs["added-latency.svg"]!.includes(`fill="#0969da"`), "ours highlighted");
+  });
+
+  it("writes the raw results as pretty JSON that round-trips", () => {
+    assert.deepEqual(JSON.parse(out.json), results);
+    assert.match(out.json, /\n {2}"mode": "full"/);
+  });
+
+  it("escapes text from the results and leaves no holes", () => {
+    assert.ok(out.md.includes("unavailable: nginx not found on PATH \\<apt-get install nginx\\> \\& \\| retry"));
+    assert.equal(row(out.md, "## Contestants", "nginx").length, 3, "the note's | does not split the cell");
+    assertNoHoles(out);
+  });
+});
+
+describe("writeReport, quick run with only the sequential scenario", () => {
+  const results = partialResults();
+  const out = write(results);
+  if (process.env.REPORT_SAMPLE_DIR) write(results, resolve(process.env.REPORT_SAMPLE_DIR, "quick"));
+
+  it("flags quick mode loudly", () => {
+    assert.match(out.md.split("## Headline")[0]!, /\*\*Quick mode: figures are not meaningful\.\*\*/);
+    assert.match(out.md, /Mode: \*\*quick — quick mode: figures are not meaningful\*\*/);
+  });
+
+  it("keeps every section, saying what was not measured", () => {
+    for (const h of ["## 2. Throughput", "## 3. Streaming", "## 4. Memory", "## 5. MCP"]) {
+      assert.match(out.md.slice(out.md.indexOf(h)).split("\n## ")[0]!, /Not measured in this run\./, h);
+    }
+    assert.deepEqual(row(out.md, "## 1. Sequential", "Portkey gateway").slice(1), ["—", "—", "—", "—"]);
+    assert.deepEqual(row(out.md, "## Ours against each contestant", "Portkey gateway").slice(1), ["—", "—", "—", "—", "—"]);
+    assert.ok(row(out.md, "## Ours against each contestant", "nginx")[0]!.endsWith("(unavailable)"));
+    assert.equal(row(out.md, "## Headline", "throughput vs Portkey")[3], "—");
+  });
+
+  it("draws only the charts it has figures for, with notes where bars are missing", () => {
+    assert.deepEqual(Object.keys(out.svgs), ["added-latency.svg"]);
+    const svg = out.svgs["added-latency.svg"]!;
+    assertWellFormed(svg, "added-latency.svg");
+    assert.ok(svg.includes(">not measured<"), "portkey row says not measured");
+    assert.ok(svg.includes(">unavailable: nginx"), "nginx row says why");
+    const links = [...out.md.matchAll(/!\[[^\]]+\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    assert.deepEqual(links, ["benchmarks/added-latency.svg"]);
+    assert.deepEqual(JSON.parse(out.json), JSON.parse(JSON.stringify(results)));
+    assertNoHoles(out);
+  });
+});
