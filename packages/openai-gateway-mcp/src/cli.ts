@@ -5,30 +5,13 @@
  * stdout carries MCP messages only; everything else goes to stderr.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
+import { parseFlags } from "./flags.ts";
 import { createServer } from "./server.ts";
-import { readSettings, SETTINGS, type RawSettings } from "./settings.ts";
+import { readSettings } from "./settings.ts";
 import { VERSION } from "./version.ts";
 
 async function main(): Promise<void> {
-  let cli = yargs(hideBin(process.argv))
-    .scriptName("openai-gateway-mcp")
-    .usage("$0 [options]\n\nA stdio MCP server with tools chat_completion and list_models that call an OpenAI-compatible gateway.\nEach option may also be given as the environment variable in brackets; the option wins.")
-    .version(VERSION)
-    .help()
-    .strict();
-  for (const spec of Object.values(SETTINGS)) {
-    const dflt = "default" in spec ? `, default ${spec.default}` : "";
-    cli = cli.option(spec.flag, { type: "string", describe: `${spec.describe} [${spec.env}${dflt}]` });
-  }
-  const argv = (await cli.parseAsync()) as Record<string, unknown>;
-  const flags: RawSettings = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]][]) {
-    const v = argv[spec.flag];
-    if (v !== undefined) flags[name] = String(v);
-  }
-
+  const flags = await parseFlags(process.argv.slice(2));
   const result = readSettings(flags, process.env);
   const { server, log, cleanup } = createServer(result);
   if (!result.ok) {

@@ -1,12 +1,16 @@
 /**
- * Calls the gateway with the official openai SDK (its own retries off) wrapped in p-retry:
- * TIMEOUT bounds each attempt, one overall deadline bounds the whole call, and the client's
- * cancellation aborts the HTTP request at once with no retry after it.
+ * Calls the gateway, wrapped in p-retry: TIMEOUT bounds each attempt, one overall deadline bounds
+ * the whole call, and the client's cancellation aborts the HTTP request at once with no retry
+ * after it. Plain answers take a lean JSON request (gateway-http.ts); streamed answers, for
+ * progress, take the official openai SDK (its own retries off), loaded in the background after
+ * initialize so that it costs neither the server's start nor the first streamed call.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import OpenAI, { APIConnectionTimeoutError } from "openai";
+import type OpenAI from "openai";
+import { APIConnectionTimeoutError } from "openai/core/error";
 import pRetry, { AbortError } from "p-retry";
 import { describeFailure } from "./gateway-errors.ts";
+import { createJsonClient } from "./gateway-http.ts";
 import type { Logger } from "./log.ts";
 import { isRetryable, retryDelayMs } from "./retry-policy.ts";
 import type { Settings } from "./settings.ts";
@@ -34,13 +38,20 @@ export interface GatewayClient {
   /** With `onText`, streams and reports the text so far as it grows. */
   chat(request: ChatRequest, opts: { signal?: AbortSignal | undefined; onText?: ((textSoFar: string) => void) | undefined }): Promise<ChatAnswer>;
   listModels(opts: { signal?: AbortSignal | undefined }): Promise<ModelInfo[]>;
+  /** Start loading the SDK for streamed answers now (after initialize), not on the first one. */
+  preload(): void;
 }
 
 /** Room for the backoff waits between attempts, on top of TIMEOUT per attempt. */
 const WAIT_ALLOWANCE_MS = 30_000;
 
 export function createGatewayClient(settings: Settings, log: Logger): GatewayClient {
-  const openai = new OpenAI({ baseURL: settings.gatewayUrl, apiKey: settings.gatewayApiKey, maxRetries: 0, timeout: settings.timeoutMs });
+  const http = createJsonClient(settings.gatewayUrl, settings.gatewayApiKey);
+  let sdk: Promise<OpenAI> | undefined;
+  const streamingClient = () =>
+    (sdk ??= import("openai").then(
+      ({ default: OpenAI }) => new OpenAI({ baseURL: settings.gatewayUrl, apiKey: settings.gatewayApiKey, maxRetries: 0, timeout: settings.timeoutMs }),
+    ));
   const overallMs = settings.timeoutMs * (settings.maxRetries + 1) + WAIT_ALLOWANCE_MS;
 
   async function call<T>(what: string, model: string | undefined, signal: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -97,7 +108,7 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
     chat(request, { signal, onText }) {
       return call(`chat completion with model '${request.model}'`, request.model, signal, async (s) => {
         if (!onText) {
-          const c = await openai.chat.completions.create({ ...request, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal: s });
+          const c = await http.post<OpenAI.ChatCompletion>("/chat/completions", { ...request, stream: false }, s);
           const choice = c.choices[0];
           return {
             model: c.model,
@@ -106,6 +117,7 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
             usage: usageOf(c.usage),
           };
         }
+        const openai = await streamingClient();
         const stream = await openai.chat.completions.create(
           { ...request, stream: true, stream_options: { include_usage: true } } as OpenAI.ChatCompletionCreateParamsStreaming,
           { signal: s },
@@ -137,8 +149,13 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
     },
     listModels({ signal }) {
       return call("model list", undefined, signal, async (s) => {
-        const page = await openai.models.list({ signal: s });
+        const page = await http.get<{ data: OpenAI.Model[] }>("/models", s);
         return page.data.map((m) => ({ id: m.id, owned_by: m.owned_by ?? "", created: m.created ?? 0 }));
+      });
+    },
+    preload() {
+      streamingClient().catch(() => {
+        // a broken install shows on the first streamed call, with its own error
       });
     },
   };

@@ -2,7 +2,7 @@
  * The MCP server's one error model: a failed gateway call, described in words that say what
  * happened and what to do. Tool handlers throw it; the SDK renders it as an `isError` result.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import type { Settings } from "./settings.ts";
 
 export class ToolFailure extends Error {

@@ -3,7 +3,7 @@
  * 409, 429 and 5xx; the gateway's retry-after-ms / retry-after when sane, else jittered backoff
  * (0.5 s doubling to 8 s), the rule openai-node uses.
  */
-import { APIConnectionError, APIError } from "openai";
+import { APIConnectionError, APIError } from "openai/core/error";
 
 const MAX_RETRY_AFTER_MS = 60_000;
 

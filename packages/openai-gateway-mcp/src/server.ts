@@ -27,7 +27,10 @@ export function createServer(result: SettingsResult, log = new Logger(result.ok 
   });
   // Log lines go to the client only once it has finished initializing: before that it has not
   // said it wants them (and some clients drop messages that arrive early).
-  server.server.oninitialized = () => log.attach(server);
+  server.server.oninitialized = () => {
+    log.attach(server);
+    gateway?.preload();
+  };
   return {
     server,
     log,

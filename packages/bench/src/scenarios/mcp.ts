@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { percentile } from "../load/requests.ts";
 import type { BenchResults, LatencySummary } from "../types.ts";
 import { coldStarts, type StdioServer } from "./mcp-cold-start.ts";
 import { toolCalls } from "./mcp-tool-call.ts";
@@ -75,9 +76,7 @@ function serverEverythingBin(): string {
 
 function summarize(samples: number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
-  // Nearest rank: a figure that was actually measured.
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-  return { p50Ms: round(at(50)), p99Ms: round(at(99)) };
+  return { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)) };
 }
 
 function round(ms: number): number {
