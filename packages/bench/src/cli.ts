@@ -111,7 +111,8 @@ async function main() {
       results.saturation = await runSaturation(running, quick ? { connections: [4, 16], stepDurationS: 1, log } : { connections: [1, 8, 16, 32, 64, 128, 256], stepDurationS: 6, log });
     }
     if (only.has("streaming")) {
-      results.streaming = await runStreaming(running, { runs: quick ? 2 : 30, chunks: STREAM_CHUNKS, intervalMs: PACED_INTERVAL_MS, log });
+      const shape = quick ? { rounds: 2, streamsPerRound: 10, pacedRuns: 2 } : { rounds: 10, streamsPerRound: 100, pacedRuns: 20 };
+      results.streaming = await runStreaming(running, { ...shape, chunks: STREAM_CHUNKS, intervalMs: PACED_INTERVAL_MS, log });
     }
     const gateway = running.find((c) => c.id === "mcpgw");
     if (only.has("mcp") && gateway) {

@@ -59,6 +59,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     forceCloseConnections: "idle",
+    // While draining, Fastify would answer a request that arrives on a kept-alive connection with a
+    // 503 body of its own. Node instead serves it and closes the connection after it (`connection:
+    // close`): nothing is lost, and the client's next request opens a connection elsewhere.
+    return503OnClosing: false,
     // The router rejects a malformed URL before any hook or error handler runs: render it in OpenAI's shape too.
     frameworkErrors: (err, _request, reply) => {
       const error = toGatewayError(err);

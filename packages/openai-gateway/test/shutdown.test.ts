@@ -124,3 +124,32 @@ test("an idle gateway exits 0 promptly on SIGTERM, even with an idle keep-alive 
   const ms = performance.now() - sent;
   assert.ok(ms < 2000, `exited ${ms} ms after SIGTERM`);
 });
+
+test("SIGTERM: a request that arrives on a kept-alive connection during the drain is served, then that connection closes", async () => {
+  const g = (gw = await start());
+  const { hostname, port } = new URL(g.origin);
+  up.enqueue(CHAT, { kind: "delay", ms: 1500 }); // keeps the connection busy, so the drain does not close it
+  const socket = connect(Number(port), hostname);
+  let raw = "";
+  socket.on("data", (d) => (raw += d));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const request = (content: string) => {
+    const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content }] });
+    return `POST ${CHAT} HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${CLIENT_KEY}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  socket.write(request("in flight"));
+  await up.waitForRequests(1);
+
+  g.proc.kill("SIGTERM");
+  await waitForLine(g, /shutting down/);
+  socket.write(request("after SIGTERM"));
+  await closed;
+
+  const responses = raw.split(/(?=HTTP\/1\.1 \d{3})/);
+  assert.equal(responses.length, 2, raw);
+  assert.match(responses[0]!, /^HTTP\/1\.1 200[^]*echo: in flight/);
+  // Served in full, in the gateway's own shape (not a framework's 503), and told to go elsewhere next.
+  assert.match(responses[1]!, /^HTTP\/1\.1 200[^]*echo: after SIGTERM/);
+  assert.match(responses[1]!, /\r\nconnection: close\r\n/i);
+  assert.equal(await exitWithin(g, 10_000), 0);
+});

@@ -8,6 +8,7 @@
  * - any model: a ~850-byte chat.completion with usage, or with `"stream":true` an SSE of
  *   STREAM_CHUNKS small chunks written back to back (plus a usage chunk when asked), then [DONE];
  * - `bench-paced`: the same stream with PACED_INTERVAL_MS between chunks (to see coalescing);
+ * - `bench-short`: one content chunk at once, the last one PACED_INTERVAL_MS later (first-chunk latency);
  * - `bench-hold`: one chunk, then the stream stays open until the client goes (memory scenario).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -78,6 +79,7 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   if (model === "bench-hold") return hold(res);
   if (model === "bench-paced") return paced(res, withUsage);
+  if (model === "bench-short") return short(res, withUsage);
   for (const c of streamChunks) res.write(c);
   if (withUsage) res.write(usageChunk);
   res.end(done);
@@ -93,6 +95,15 @@ function paced(res: ServerResponse, withUsage: boolean) {
     res.write(streamChunks[i++]);
     if (i < STREAM_CHUNKS) return;
     clearInterval(timer);
+    if (withUsage) res.write(usageChunk);
+    res.end(done);
+  }, PACED_INTERVAL_MS);
+}
+
+function short(res: ServerResponse, withUsage: boolean) {
+  res.write(streamChunks[0]);
+  setTimeout(() => {
+    res.write(streamChunks[STREAM_CHUNKS - 1]);
     if (withUsage) res.write(usageChunk);
     res.end(done);
   }, PACED_INTERVAL_MS);
