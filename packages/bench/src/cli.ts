@@ -91,7 +91,7 @@ async function main() {
     for (const spec of specs) {
       const c = await spec.start(ctx);
       running.push(c);
-      versions[c.label] = c.version;
+      if (c.id !== "direct") versions[c.label] = c.version;
       log(`${c.id}: ${c.baseUrl} (pid ${c.pid ?? "-"})`);
     }
 

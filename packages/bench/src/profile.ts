@@ -1,20 +1,25 @@
 /**
  * `npm run bench:profile`: the gateway under load with V8's sampling profiler on, then the functions
- * that held the CPU, heaviest first. The .cpuprofile it keeps opens as a flame graph in Chrome
- * DevTools (Performance > Load profile) or https://www.speedscope.app.
+ * that held the CPU, heaviest first, and a flame graph (gateway-flame.svg) next to the .cpuprofile it
+ * keeps; that also opens in Chrome DevTools (Performance > Load profile) or https://www.speedscope.app.
+ * --docs puts the flame graph and a summary (profile.json) in docs/benchmarks/ instead, and renders
+ * docs/benchmarks.md again from the results.json there, so the page shows them.
  *
- *   npm run bench:profile -- [--seconds 10] [--connections 64] [--stream] [--out DIR]
+ *   npm run bench:profile -- [--seconds 10] [--connections 64] [--stream] [--out DIR] [--docs]
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
 import { CHAT_BODY, streamBody } from "./load/requests.ts";
 import { freePort, spawnPinned, waitForHttp } from "./processes.ts";
+import { type CpuProfile, flameGraphSvg, type ProfileSummary, selfTimeByPackage, type Share, topSelfTime } from "./report/flame-graph.ts";
+import { PROFILE_FILES, writeReport } from "./report/write-report.ts";
+import type { BenchResults } from "./types.ts";
 import { startUpstream } from "./upstream/start-upstream.ts";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -24,25 +29,29 @@ const { values } = parseArgs({
     connections: { type: "string", default: "64" },
     stream: { type: "boolean", default: false },
     out: { type: "string", default: join(tmpdir(), "mcpgw-profile") },
+    docs: { type: "boolean", default: false },
   },
 });
 const log = (line: string) => process.stderr.write(`[profile] ${line}\n`);
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount: number;
+async function main() {
+  const { rps, profilePath } = await underLoad(values.out!);
+  const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
+  const lines = (shares: Share[]) => shares.map((s) => `${s.percent.toFixed(1).padStart(5)} %  ${s.name}`).join("\n");
+  process.stdout.write(`self time by package:\n${lines(selfTimeByPackage(profile, 15))}\n\nself time by function:\n${lines(topSelfTime(profile, 30))}\n\nprofile: ${profilePath}\n`);
+  writeFlameGraph(profile, rps);
 }
 
-async function main() {
+/** Runs the gateway with the profiler on under autocannon; returns the mean req/s and the .cpuprofile it wrote into outDir. */
+async function underLoad(outDir: string): Promise<{ rps: number; profilePath: string }> {
   execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
-  const outDir = values.out!;
   mkdirSync(outDir, { recursive: true });
   for (const f of readdirSync(outDir)) if (f.endsWith(".cpuprofile")) rmSync(join(outDir, f));
   const workDir = mkdtempSync(join(tmpdir(), "mcpgw-profile-"));
   const upstream = await startUpstream(1, "bench-upstream-key", join(workDir, "upstream.log"));
   const port = await freePort();
   const bin = join(REPO, "packages/openai-gateway/bin/openai-gateway.js");
+  let rps = 0;
   const gateway = spawnPinned(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${outDir}`, bin, "--port", String(port)], {
     cpu: 0,
     logFile: join(workDir, "gateway.log"),
@@ -59,7 +68,8 @@ async function main() {
       connections: Number(values.connections),
       duration: Number(values.seconds),
     });
-    log(`${Math.round(result.requests.average)} req/s, ${result.non2xx + result.errors} failed`);
+    rps = result.requests.average;
+    log(`${Math.round(rps)} req/s, ${result.non2xx + result.errors} failed`);
   } finally {
     await gateway.stop(); // SIGTERM: the gateway exits normally, and V8 writes the profile on exit
     await upstream.started.stop();
@@ -67,35 +77,44 @@ async function main() {
   }
   const file = readdirSync(outDir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("the gateway wrote no profile");
-  const profile = JSON.parse(readFileSync(join(outDir, file), "utf8")) as { nodes: Node[] };
-  const total = profile.nodes.reduce((n, x) => n + x.hitCount, 0);
-  const byFunction = new Map<string, number>();
-  const byPackage = new Map<string, number>();
-  for (const n of profile.nodes) {
-    const { functionName, url, lineNumber } = n.callFrame;
-    const where = url ? `${shorten(url)}:${lineNumber + 1}` : "";
-    const key = `${functionName || "(anonymous)"} ${where}`.trim();
-    byFunction.set(key, (byFunction.get(key) ?? 0) + n.hitCount);
-    byPackage.set(packageOf(url, functionName), (byPackage.get(packageOf(url, functionName)) ?? 0) + n.hitCount);
+  return { rps, profilePath: join(outDir, file) };
+}
+
+/** gateway-flame.svg next to the profile; with --docs, into docs/benchmarks/ with profile.json, and the page rendered again. */
+function writeFlameGraph(profile: CpuProfile, rps: number) {
+  const seconds = Number(values.seconds);
+  const connections = Number(values.connections);
+  const stream = values.stream!;
+  const svg = flameGraphSvg(profile, {
+    title: "Where the gateway spends its CPU",
+    subtitle: `${connections} connections for ${seconds} s, ${stream ? "streaming" : "non-streaming"}, ${Math.round(rps).toLocaleString("en-US")} req/s; start-up and shutdown included`,
+  });
+  const docsDir = join(REPO, "docs", "benchmarks");
+  const dir = values.docs ? docsDir : values.out!;
+  const svgPath = join(dir, PROFILE_FILES.flame);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(svgPath, svg);
+  process.stdout.write(`flame graph: ${svgPath}\n`);
+  if (!values.docs) return;
+
+  const summary: ProfileSummary = {
+    date: new Date().toISOString(),
+    seconds,
+    connections,
+    stream,
+    rps: Math.round(rps),
+    topSelf: topSelfTime(profile, 15),
+    byPackage: selfTimeByPackage(profile, 10),
+  };
+  writeFileSync(join(docsDir, PROFILE_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`summary: ${join(docsDir, PROFILE_FILES.summary)}\n`);
+  // The page shows the profile only once it is rendered again; its figures come from the last `npm run bench`.
+  const resultsJsonPath = join(docsDir, "results.json");
+  if (existsSync(resultsJsonPath)) {
+    const results = JSON.parse(readFileSync(resultsJsonPath, "utf8")) as BenchResults;
+    writeReport(results, { markdownPath: join(REPO, "docs", "benchmarks.md"), chartsDir: docsDir, resultsJsonPath });
+    process.stdout.write(`page: ${join(REPO, "docs", "benchmarks.md")}\n`);
   }
-  const top = (m: Map<string, number>, k: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, hits]) => `${((100 * hits) / total).toFixed(1).padStart(5)} %  ${name}`);
-  process.stdout.write(`self time by package:\n${top(byPackage, 15).join("\n")}\n\nself time by function:\n${top(byFunction, 30).join("\n")}\n\nprofile: ${join(outDir, file)}\n`);
-}
-
-function shorten(url: string): string {
-  const path = url.replace(/^file:\/\//, "");
-  return path.startsWith(REPO) ? relative(REPO, path) : path;
-}
-
-/** "fastify", "undici", "pino", "mcpgw" (our dist), "node:internal", or the V8 pseudo-frame. */
-function packageOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith("(") ? functionName : "(native)";
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (m) return m[1]!;
-  if (url.includes("packages/openai-gateway/")) return "mcpgw gateway";
-  if (url.startsWith("node:")) return `node:${url.slice(5).split("/")[0]}`;
-  return url;
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 /** docs/benchmarks.md: the targets first, then ours against each contestant, then every scenario's figures and charts. */
 import type { BenchResults, ContestantId } from "../types.ts";
 import type { Scenario } from "./charts.ts";
+import type { ProfileSummary } from "./flame-graph.ts";
 import * as fmt from "./format.ts";
 
 export interface ImageLink {
@@ -8,6 +9,13 @@ export interface ImageLink {
   /** Relative to the markdown file, forward slashes. */
   href: string;
   alt: string;
+}
+
+/** What `npm run bench:profile -- --docs` left beside the charts, when it has been run. */
+export interface ProfileLink {
+  summary: ProfileSummary;
+  /** The flame graph, relative to the markdown file. */
+  flameHref: string;
 }
 
 type Contestant = BenchResults["contestants"][number];
@@ -20,7 +28,7 @@ const ROLE: Record<ContestantId, string> = {
   nginx: "nginx `proxy_pass`: the native floor",
 };
 
-export function renderMarkdown(results: BenchResults, images: ImageLink[], resultsHref: string): string {
+export function renderMarkdown(results: BenchResults, images: ImageLink[], resultsHref: string, profile?: ProfileLink): string {
   const quick = results.mode === "quick";
   const images_ = (scenario: Scenario) => images.filter((i) => i.scenario === scenario).map((i) => `![${escapeAlt(i.alt)}](${i.href})`);
   const lines = [
@@ -51,6 +59,7 @@ export function renderMarkdown(results: BenchResults, images: ImageLink[], resul
     ...section("3. Streaming", streaming(results), images_("streaming")),
     ...section("4. Memory", memory(results), images_("memory")),
     ...section("5. MCP server", mcp(results), images_("mcp")),
+    ...cpuProfile(profile),
     ...about(results),
   ];
   return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
@@ -123,8 +132,10 @@ function streaming(r: BenchResults): string[] | undefined {
   const s = r.streaming;
   if (!s) return undefined;
   return [
-    `The upstream answers with an SSE stream of ${fmt.count(s.chunks)} chunks paced ${s.intervalMs} ms apart; ${fmt.count(s.runs)} streams per contestant, interleaved. ` +
-      "The time from sending the request to the first and to the last chunk (p50), and each over direct's. " +
+    "*First chunk*: short streams (one event at once, the last one a moment later), one at a time, the contestants taking turns in rounds " +
+      "exactly as in the sequential scenario, so it compares with the non-streaming overhead; the median of the round medians. " +
+      `*Last chunk*: an SSE stream of ${fmt.count(s.chunks)} chunks paced ${s.intervalMs} ms apart, ${fmt.count(s.runs)} streams per contestant, interleaved; p50. ` +
+      "Both from sending the request, and each over direct's. " +
       "*Coalesced* counts events delivered in the same read as an earlier one, which is what a relay that buffers does: 0 is right. " +
       `*Events seen* is the fewest one stream delivered, of ${fmt.count(s.chunks)}.`,
     "",
@@ -176,6 +187,28 @@ function mcp(r: BenchResults): string[] | undefined {
         ["What MCP adds (difference of p50s)", fmt.ms(call.overheadP50Ms), fmt.DASH],
       ],
     ),
+  ];
+}
+
+function cpuProfile(p: ProfileLink | undefined): string[] {
+  const heading = "## Where the gateway spends its CPU";
+  if (!p) return [heading, "", `Not profiled yet: ${code("npm run bench:profile -- --docs")} adds a flame graph of the gateway under load here.`, ""];
+  const s = p.summary;
+  const command = `npm run bench:profile -- --seconds ${s.seconds} --connections ${s.connections}${s.stream ? " --stream" : ""} --docs`;
+  const share = (x: { name: string; percent: number }) => [escape(x.name), `${x.percent.toFixed(1)} %`];
+  return [
+    heading,
+    "",
+    `Made by ${code(command)} on ${escape(s.date.slice(0, 10))}: the gateway alone, with V8's sampling profiler on (\`node --cpu-prof\`), ` +
+      `under autocannon at ${fmt.count(s.connections)} connections for ${fmt.count(s.seconds)} s (${s.stream ? "streaming" : "non-streaming"}), ` +
+      `${fmt.rps(s.rps)} req/s while profiled. *Self time* is the share of all samples spent in a function itself, not in what it called.`,
+    "",
+    `![Flame graph of the gateway's CPU under load](${p.flameHref})`,
+    "",
+    table(["Function (file:line)", "Self time"], s.topSelf.map(share)),
+    "",
+    table(["Package", "Self time"], s.byPackage.map(share)),
+    "",
   ];
 }
 
