@@ -67,6 +67,9 @@ const CONNECTION_REASONS: Record<string, string> = {
   EPIPE: "connection closed by the upstream",
 };
 
+// Node's certificate verification codes (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...).
+const TLS_REJECTED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+
 /** A failure with no HTTP status: a timeout (504) or a connection problem (502). Both are retryable. */
 export function errorFromException(err: unknown, provider: string): GatewayError {
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
@@ -77,6 +80,9 @@ export function errorFromException(err: unknown, provider: string): GatewayError
       return upstreamTimeout("time to first byte");
     case "UND_ERR_BODY_TIMEOUT":
       return upstreamTimeout("idle gap between chunks");
+  }
+  if (code && TLS_REJECTED.test(code)) {
+    return upstreamUnreachable(provider, `its TLS certificate was rejected (${code}); a private CA's certificate goes in NODE_EXTRA_CA_CERTS`);
   }
   return upstreamUnreachable(provider, (code && CONNECTION_REASONS[code]) ?? code ?? "request failed");
 }
