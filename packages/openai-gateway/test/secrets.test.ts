@@ -182,3 +182,33 @@ for (const level of ["info", "debug", "trace"]) {
     }
   });
 }
+
+test("a credential sent as an extra provider header (x-api-key) is scrubbed like the key; other headers are not", async () => {
+  const HEADER_SECRET = "hdr-Wv7CREDENTIAL-24680fedcba13579";
+  const gw = await startGateway({
+    env: { HEADER_SECRET, GATEWAY_API_KEYS: CLIENT_KEY },
+    config: {
+      providers: { fake: { type: "openai", baseUrl: up.url, headers: { "x-api-key": "${HEADER_SECRET}", "openai-organization": "org-visible-1234" } } },
+      passthrough: "fake",
+      retry: { maxAttempts: 1 },
+    },
+  });
+  gateways.push(gw);
+  up.reset();
+  up.setDefault(CHAT, openAIError(403, `Key ${HEADER_SECRET} of org-visible-1234 may not use this model`, "forbidden"));
+  try {
+    const client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0 });
+    const err = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).then(
+      () => assert.fail("expected a 403"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OpenAI.PermissionDeniedError, String(err));
+    assert.equal(up.requests[0]?.headers["x-api-key"], HEADER_SECRET, "the upstream did not get the header");
+    assert.equal(err.message, "403 Key [redacted] of org-visible-1234 may not use this model");
+    assertAbsent([err.message, JSON.stringify(err.error)], [HEADER_SECRET, ...pieces(HEADER_SECRET)], "a response to the client");
+  } finally {
+    up.reset();
+    assert.equal(await gw.stop(), 0);
+  }
+  assertAbsent(gw.lines, [HEADER_SECRET, ...pieces(HEADER_SECRET)], "a gateway log line");
+});

@@ -56,8 +56,17 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
     clients,
     timeouts: { ...DEFAULT_TIMEOUTS, ...file?.timeouts },
     retry: { ...DEFAULT_RETRY, ...file?.retry },
-    secrets: routing.providers.flatMap((p) => (p.apiKey ? [p.apiKey] : [])),
+    secrets: routing.providers.flatMap(upstreamSecrets),
   };
+}
+
+// Extra headers that carry credentials (x-api-key, Proxy-Authorization, a session token...).
+const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
+
+/** What a provider sends that an upstream's error text must never show back: its key and credential headers. */
+function upstreamSecrets(p: Provider): string[] {
+  const headers = Object.entries(p.headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).map(([, value]) => value);
+  return [...(p.apiKey ? [p.apiKey] : []), ...headers];
 }
 
 type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo">;
