@@ -9,35 +9,48 @@ export function judgeTargets(r: Omit<BenchResults, "targets">): Target[] {
   const str = r.streaming?.byContestant;
   const mem = r.memory?.byContestant;
   const targets: Target[] = [];
-  const ratio = (name: string, target: string, ours: number | undefined, theirs: number | undefined, ok: (x: number) => boolean) => {
-    if (ours === undefined || theirs === undefined || !(theirs > 0)) {
-      targets.push({ name, target, measured: "not measured", pass: null });
-      return;
-    }
-    const x = ours / theirs;
-    targets.push({ name, target, measured: `${x.toFixed(2)} x (${fmt(ours)} / ${fmt(theirs)})`, pass: ok(x) });
+  const ratioText = (ours: number | undefined, theirs: number | undefined) =>
+    ours === undefined || theirs === undefined || !(theirs > 0) ? undefined : `${(ours / theirs).toFixed(2)} x (${fmt(ours)} / ${fmt(theirs)})`;
+  // `floor` holds the bare node proxy's figure in place of ours, on the targets where that comparison means something.
+  type Floor = { value: number | undefined };
+  const ratio = (name: string, target: string, ours: number | undefined, theirs: number | undefined, ok: (x: number) => boolean, floor?: Floor) => {
+    const measured = ratioText(ours, theirs);
+    const nodeFloor = floor ? { nodeFloor: ratioText(floor.value, theirs) ?? "not measured" } : {};
+    targets.push({ name, target, measured: measured ?? "not measured", pass: measured === undefined ? null : ok(ours! / theirs!), ...nodeFloor });
   };
-  const figure = (name: string, target: string, value: number | undefined, unit: string, ok: (x: number) => boolean) => {
+  const figure = (name: string, target: string, value: number | undefined, unit: string, ok: (x: number) => boolean, floor?: Floor) => {
+    const nodeFloor = floor ? { nodeFloor: floor.value === undefined ? "not measured" : `${fmt(floor.value)} ${unit}` } : {};
     if (value === undefined) targets.push({ name, target, measured: "not measured", pass: null });
-    else targets.push({ name, target, measured: `${fmt(value)} ${unit}`, pass: ok(value) });
+    else targets.push({ name, target, measured: `${fmt(value)} ${unit}`, pass: ok(value), ...nodeFloor });
   };
+  const proxy = "node-proxy" as const;
 
-  ratio("added latency p50 vs Portkey", "<= 0.2 x", seq?.mcpgw?.addedP50Ms, seq?.portkey?.addedP50Ms, (x) => x <= 0.2);
-  ratio("throughput vs Portkey", ">= 3 x", sat?.mcpgw?.peak.rps, sat?.portkey?.peak.rps, (x) => x >= 3);
-  ratio("throughput vs bare node proxy", ">= 0.8 x", sat?.mcpgw?.peak.rps, sat?.["node-proxy"]?.peak.rps, (x) => x >= 0.8);
-  const ttfc = str?.mcpgw?.addedFirstChunkP50Ms;
-  const overhead = seq?.mcpgw?.addedP50Ms;
-  if (ttfc === undefined || overhead === undefined) targets.push({ name: "stream first chunk added vs non-streaming overhead", target: "<=", measured: "not measured", pass: null });
-  else targets.push({ name: "stream first chunk added vs non-streaming overhead", target: "<=", measured: `${fmt(ttfc)} ms vs ${fmt(overhead)} ms`, pass: ttfc <= overhead });
+  ratio("added latency p50 vs Portkey", "<= 0.2 x", seq?.mcpgw?.addedP50Ms, seq?.portkey?.addedP50Ms, (x) => x <= 0.2, { value: seq?.[proxy]?.addedP50Ms });
+  ratio("throughput vs Portkey", ">= 3 x", sat?.mcpgw?.peak.rps, sat?.portkey?.peak.rps, (x) => x >= 3, { value: sat?.[proxy]?.peak.rps });
+  ratio("throughput vs bare node proxy", ">= 0.8 x", sat?.mcpgw?.peak.rps, sat?.[proxy]?.peak.rps, (x) => x >= 0.8);
+  const firstChunk = (id: "mcpgw" | typeof proxy) => {
+    const ttfc = str?.[id]?.addedFirstChunkP50Ms;
+    const overhead = seq?.[id]?.addedP50Ms;
+    return ttfc === undefined || overhead === undefined ? undefined : { ttfc, overhead, text: `${fmt(ttfc)} ms vs ${fmt(overhead)} ms` };
+  };
+  const fc = firstChunk("mcpgw");
+  const fcFloor = firstChunk(proxy);
+  targets.push({
+    name: "stream first chunk added vs non-streaming overhead",
+    target: "<=",
+    measured: fc?.text ?? "not measured",
+    pass: fc ? fc.ttfc <= fc.overhead : null,
+    nodeFloor: fcFloor?.text ?? "not measured",
+  });
   const s = str?.mcpgw;
   if (!s || !r.streaming) targets.push({ name: "coalesced or lost stream chunks", target: "0", measured: "not measured", pass: null });
   else {
     const lost = r.streaming.chunks - s.eventsSeen;
     targets.push({ name: "coalesced or lost stream chunks", target: "0", measured: `${s.coalesced} coalesced, ${lost} lost`, pass: s.coalesced === 0 && lost === 0 });
   }
-  ratio("RSS idle vs Portkey", "<= 0.5 x", mem?.mcpgw?.idleRssMb, mem?.portkey?.idleRssMb, (x) => x <= 0.5);
-  const m = mem?.mcpgw;
-  figure(`RSS of ${r.memory?.openStreams ?? "N"} open streams over idle`, "<= 150 MB", m ? m.loadedRssMb - m.idleRssMb : undefined, "MB", (x) => x <= 150);
+  ratio("RSS idle vs Portkey", "<= 0.5 x", mem?.mcpgw?.idleRssMb, mem?.portkey?.idleRssMb, (x) => x <= 0.5, { value: mem?.[proxy]?.idleRssMb });
+  const over = (m: { loadedRssMb: number; idleRssMb: number } | undefined) => (m ? m.loadedRssMb - m.idleRssMb : undefined);
+  figure(`RSS of ${r.memory?.openStreams ?? "N"} open streams over idle`, "<= 150 MB", over(mem?.mcpgw), "MB", (x) => x <= 150, { value: over(mem?.[proxy]) });
   const cold = r.mcp?.coldStart;
   ratio("MCP cold start vs server-everything", "<= 1.2 x", cold?.ours.p50Ms, cold?.serverEverything.p50Ms, (x) => x <= 1.2);
   figure("MCP tool call overhead p50 over a direct SDK call", "<= 1 ms", r.mcp?.toolCall.overheadP50Ms, "ms", (x) => x <= 1);

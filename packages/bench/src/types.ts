@@ -116,5 +116,15 @@ export interface BenchResults {
     };
   };
   /** The targets, each as a ratio or figure measured in this run. */
-  targets: Array<{ name: string; target: string; measured: string; pass: boolean | null }>;
+  targets: Array<{
+    name: string;
+    target: string;
+    measured: string;
+    pass: boolean | null;
+    /**
+     * The same target judged on the bare node:http proxy's figures instead of ours: what a gateway
+     * written in Node could reach at best. Absent where the target is not about the gateway process.
+     */
+    nodeFloor?: string;
+  }>;
 }

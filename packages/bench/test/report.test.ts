@@ -166,6 +166,20 @@ describe("writeReport, full run", () => {
     }
   });
 
+  it("judges the bare node:http proxy by the same targets, where they are about the gateway process", () => {
+    const floor = (name: string) => row(out.md, "## Headline", name)[4];
+    // node-proxy added 0.09 ms against Portkey's 1.50; 11,200 req/s against 2,400; 44.5 MB idle against 142.7
+    assert.equal(floor("added latency p50 vs Portkey"), "0.06 x (0.09 / 1.50)");
+    assert.equal(floor("throughput vs Portkey"), "4.67 x (11200 / 2400)");
+    assert.equal(floor("stream first chunk added vs non-streaming overhead"), "0.19 ms vs 0.09 ms");
+    assert.equal(floor("RSS idle vs Portkey"), "0.31 x (44.50 / 143)");
+    assert.equal(floor("RSS of 1000 open streams over idle"), "47.80 MB");
+    // Targets that compare with the proxy itself, or concern the MCP server, have no such figure.
+    for (const name of ["throughput vs bare node proxy", "MCP cold start vs server-everything", "MCP tool call overhead p50 over a direct SDK call"]) {
+      assert.equal(floor(name), "—", name);
+    }
+  });
+
   it("puts ours over theirs in the ratios table", () => {
     const seq = results.sequential!.byContestant;
     const portkey = row(out.md, "## Ours against each contestant", "Portkey gateway");

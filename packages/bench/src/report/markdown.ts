@@ -42,9 +42,18 @@ export function renderMarkdown(results: BenchResults, images: ImageLink[], resul
     "## Headline: the issue's targets",
     "",
     table(
-      ["Target", "Goal", "Measured", "Pass"],
-      results.targets.map((t) => [escape(t.name), escape(t.target), escape(t.measured), t.pass === null ? fmt.DASH : t.pass ? "✅" : "❌"]),
+      ["Target", "Goal", "Measured", "Pass", "Bare node:http proxy, judged alike"],
+      results.targets.map((t) => [
+        escape(t.name),
+        escape(t.target),
+        escape(t.measured),
+        t.pass === null ? fmt.DASH : t.pass ? "✅" : "❌",
+        t.nodeFloor === undefined ? fmt.DASH : escape(t.nodeFloor),
+      ]),
     ),
+    "",
+    "The last column puts the bare node:http proxy's figures where ours stand: about the best a gateway written in Node can reach on this machine. " +
+      "Where it misses a target too, that target is below what a Node process can do here, whatever the gateway does on top.",
     "",
     ...ratios(results),
     "## Contestants",
