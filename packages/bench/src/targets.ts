@@ -20,7 +20,7 @@ export function judgeTargets(r: Omit<BenchResults, "targets">): Target[] {
   };
   const figure = (name: string, target: string, value: number | undefined, unit: string, ok: (x: number) => boolean, floor?: Floor) => {
     const nodeFloor = floor ? { nodeFloor: floor.value === undefined ? "not measured" : `${fmt(floor.value)} ${unit}` } : {};
-    if (value === undefined) targets.push({ name, target, measured: "not measured", pass: null });
+    if (value === undefined) targets.push({ name, target, measured: "not measured", pass: null, ...nodeFloor });
     else targets.push({ name, target, measured: `${fmt(value)} ${unit}`, pass: ok(value), ...nodeFloor });
   };
   const proxy = "node-proxy" as const;

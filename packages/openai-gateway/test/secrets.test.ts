@@ -183,19 +183,26 @@ for (const level of ["info", "debug", "trace"]) {
   });
 }
 
-test("a credential sent as an extra provider header (x-api-key) is scrubbed like the key; other headers are not", async () => {
+test("credentials sent as extra provider headers (x-api-key, Basic auth) are scrubbed like the key; other headers are not", async () => {
   const HEADER_SECRET = "hdr-Wv7CREDENTIAL-24680fedcba13579";
+  const PROXY_CRED = "cHJveHk6Tm90VGhpc09uZQ==";
   const gw = await startGateway({
-    env: { HEADER_SECRET, GATEWAY_API_KEYS: CLIENT_KEY },
+    env: { HEADER_SECRET, PROXY_CRED, GATEWAY_API_KEYS: CLIENT_KEY },
     config: {
-      providers: { fake: { type: "openai", baseUrl: up.url, headers: { "x-api-key": "${HEADER_SECRET}", "openai-organization": "org-visible-1234" } } },
+      providers: {
+        fake: {
+          type: "openai",
+          baseUrl: up.url,
+          headers: { "x-api-key": "${HEADER_SECRET}", "proxy-authorization": "Basic ${PROXY_CRED}", "openai-organization": "org-visible-1234" },
+        },
+      },
       passthrough: "fake",
       retry: { maxAttempts: 1 },
     },
   });
   gateways.push(gw);
   up.reset();
-  up.setDefault(CHAT, openAIError(403, `Key ${HEADER_SECRET} of org-visible-1234 may not use this model`, "forbidden"));
+  up.setDefault(CHAT, openAIError(403, `Key ${HEADER_SECRET} of org-visible-1234 may not use this model (proxy user ${PROXY_CRED})`, "forbidden"));
   try {
     const client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0 });
     const err = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).then(
@@ -204,11 +211,11 @@ test("a credential sent as an extra provider header (x-api-key) is scrubbed like
     );
     assert.ok(err instanceof OpenAI.PermissionDeniedError, String(err));
     assert.equal(up.requests[0]?.headers["x-api-key"], HEADER_SECRET, "the upstream did not get the header");
-    assert.equal(err.message, "403 Key [redacted] of org-visible-1234 may not use this model");
-    assertAbsent([err.message, JSON.stringify(err.error)], [HEADER_SECRET, ...pieces(HEADER_SECRET)], "a response to the client");
+    assert.equal(err.message, "403 Key [redacted] of org-visible-1234 may not use this model (proxy user [redacted])");
+    assertAbsent([err.message, JSON.stringify(err.error)], [HEADER_SECRET, ...pieces(HEADER_SECRET), PROXY_CRED], "a response to the client");
   } finally {
     up.reset();
     assert.equal(await gw.stop(), 0);
   }
-  assertAbsent(gw.lines, [HEADER_SECRET, ...pieces(HEADER_SECRET)], "a gateway log line");
+  assertAbsent(gw.lines, [HEADER_SECRET, ...pieces(HEADER_SECRET), PROXY_CRED], "a gateway log line");
 });

@@ -66,7 +66,9 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
 /** What a provider sends that an upstream's error text must never show back: its key and credential headers. */
 function upstreamSecrets(p: Provider): string[] {
   const headers = Object.entries(p.headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).map(([, value]) => value);
-  return [...(p.apiKey ? [p.apiKey] : []), ...headers];
+  // "Bearer abc" or "Basic abc": an upstream may echo the credential without its scheme.
+  const bare = headers.flatMap((v) => /^\w+ (\S+)$/.exec(v)?.[1] ?? []);
+  return [...(p.apiKey ? [p.apiKey] : []), ...headers, ...bare];
 }
 
 type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo">;
