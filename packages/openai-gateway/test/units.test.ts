@@ -146,6 +146,21 @@ describe("SseUsageTap", () => {
     assert.deepEqual(tap.usage, USAGE);
   });
 
+  test("OpenAI's `\"usage\":null` on every chunk: the same buffers pass through, no usage is recorded", () => {
+    const tap = new SseUsageTap(true);
+    const withNull = (content: string) =>
+      Buffer.from(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`);
+    for (const c of [withNull("Hel"), withNull("lo"), Buffer.from(DONE)]) assert.equal(tap.push(c), c);
+    assert.equal(tap.usage, undefined);
+  });
+
+  test("a usage object spaced out (`\"usage\" : {`) is found in a chunk of whole events", () => {
+    const spaced = `data: {"id":"c1","choices":[],"usage" : \t{"prompt_tokens":3,"completion_tokens":4}}\n\n`;
+    const tap = new SseUsageTap(true);
+    assert.equal(relay(tap, [chunkEvent("Hi", "stop") + spaced, DONE]).toString("utf8"), chunkEvent("Hi", "stop") + DONE);
+    assert.deepEqual(tap.usage, { prompt_tokens: 3, completion_tokens: 4 });
+  });
+
   test("an event whose data is not JSON passes through even if it mentions usage", () => {
     const odd = 'data: {"usage": {broken\n\n';
     const tap = new SseUsageTap(true);
