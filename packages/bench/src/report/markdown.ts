@@ -109,6 +109,9 @@ function sequential(r: BenchResults): string[] | undefined {
     `One request at a time: ${fmt.count(s.rounds)} rounds of ${fmt.count(s.requestsPerRound)} requests, with the contestants taking turns within each round so that any drift on the machine hits all of them alike. ` +
       "p50 is the median of the round medians; *added* is the contestant's figure minus direct's.",
     "",
+    "Direct's client and upstream share a core, while every contestant's request crosses between the two cores four times (client, contestant, upstream, contestant, client), " +
+      "and each crossing wakes a sleeping process on the other core. So *added* holds those wake-ups as well as the contestant's own work: nginx's figure is roughly what the wake-ups alone cost on this machine.",
+    "",
     table(
       ["Contestant", "p50 (ms)", "p99 (ms)", "Added p50 (ms)", "Added p99 (ms)"],
       r.contestants.map((c) => {
