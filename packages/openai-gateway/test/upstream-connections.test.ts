@@ -87,7 +87,10 @@ describe("an HTTPS upstream", () => {
     server = createHttpsServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (req, res) => answer(req, res, seen));
     baseUrl = `https://127.0.0.1:${await listen(server)}/v1`;
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())).then(() => undefined, () => undefined));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   test("with its CA in NODE_EXTRA_CA_CERTS: whole and streamed answers, the upstream key sent", async () => {
     const gw = await gatewayFor(baseUrl, { NODE_EXTRA_CA_CERTS: certFile });
