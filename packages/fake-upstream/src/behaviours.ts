@@ -1,8 +1,8 @@
 import { setTimeout as wait } from "node:timers/promises";
-import { chatChunks, toolCallChunks, type ChatRequest } from "./completions.ts";
+import { chatChunks, chatCompletion, toolCallChunks, type ChatRequest } from "./completions.ts";
 import { openAIError } from "./errors.ts";
 import { answer, chatId, sendJson, type Exchange } from "./routes.ts";
-import { streamChunks } from "./sse.ts";
+import { streamChunks, streamEvents } from "./sse.ts";
 
 export type Behaviour =
   | { kind: "ok" }
@@ -12,7 +12,13 @@ export type Behaviour =
   | { kind: "delay"; ms: number; then?: Behaviour }
   | { kind: "stream-cut"; afterChunks: number }
   | { kind: "slow-stream"; chunkDelayMs: number; chunks?: number }
-  | { kind: "tool-call-stream" };
+  | { kind: "tool-call-stream" }
+  /** 200 and SSE headers, then these events (objects as JSON, strings as the raw data), then `[DONE]`; or a reset instead of the end. */
+  | { kind: "sse"; events: (object | string)[]; headers?: Record<string, string>; reset?: boolean }
+  /** A whole chat.completion whose content is `bytes` long. */
+  | { kind: "big-json"; bytes: number }
+  /** 400 as OpenAI answers an argument it does not know, when the body has `field`; else `then` (default ok). */
+  | { kind: "reject-field"; field: string; then?: Behaviour };
 
 const OK: Behaviour = { kind: "ok" };
 
@@ -72,5 +78,17 @@ export async function perform(b: Behaviour, x: Exchange): Promise<void> {
     }
     case "tool-call-stream":
       return streamChunks(x.res, toolCallChunks(chatId(x), asChat(x.body)), x.signal);
+    case "sse":
+      return streamEvents(x.res, b.events, b.headers ?? {}, b.reset === true);
+    case "big-json": {
+      const completion = chatCompletion(chatId(x), asChat(x.body));
+      completion.choices[0]!.message.content = "x".repeat(b.bytes);
+      return sendJson(x.res, 200, completion);
+    }
+    case "reject-field": {
+      if (x.body?.[b.field] === undefined) return perform(b.then ?? OK, x);
+      const message = `Unrecognized request argument supplied: ${b.field}`;
+      return sendJson(x.res, 400, openAIError(400, message, null, b.field));
+    }
   }
 }

@@ -45,3 +45,17 @@ export async function streamChunks(
   }
   if (await writeEvent(res, "[DONE]")) res.end();
 }
+
+/** Scripted events as they are (objects as JSON, strings as raw data), then `[DONE]`, or a reset in its place. */
+export async function streamEvents(res: ServerResponse, events: (object | string)[], headers: Record<string, string>, reset: boolean): Promise<void> {
+  res.socket?.setNoDelay(true);
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...headers });
+  res.flushHeaders();
+  for (const event of events) if (!(await writeEvent(res, event))) return;
+  if (reset) {
+    // Let the headers and events reach the socket first, as a dying upstream's would.
+    setTimeout(() => res.socket?.destroy(), 20);
+    return;
+  }
+  if (await writeEvent(res, "[DONE]")) res.end();
+}

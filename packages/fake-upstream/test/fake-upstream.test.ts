@@ -37,7 +37,7 @@ test("non-streaming chat completion has OpenAI's shape and echoes the last messa
     usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
   });
   assert.equal(up.requests[0]?.body.model, "gpt-4o");
-  const json = await (await chat({ response_format: { type: "json_object" } })).json();
+  const json = (await (await chat({ response_format: { type: "json_object" } })).json()) as any;
   assert.deepEqual(JSON.parse(json.choices[0].message.content), { echo: "hello there world" });
 });
 
@@ -62,7 +62,7 @@ test("enqueued 429 is used once, then the route is ok again", async () => {
   const limited = await chat({});
   assert.equal(limited.status, 429);
   assert.equal(limited.headers.get("retry-after"), "1");
-  assert.equal((await limited.json()).error.code, "rate_limit_exceeded");
+  assert.equal(((await limited.json()) as any).error.code, "rate_limit_exceeded");
   assert.equal((await chat({})).status, 200);
   assert.equal((await chat({})).status, 200);
 });
@@ -93,20 +93,20 @@ test("tool-call-stream streams argument deltas that concatenate to JSON", async 
 });
 
 test("models, embeddings, unknown routes, malformed JSON and auth", async () => {
-  const models = await (await fetch(`${up.url}/models`)).json();
+  const models = (await (await fetch(`${up.url}/models`)).json()) as any;
   assert.deepEqual(models.data.map((m: { id: string }) => m.id), ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]);
   assert.equal((await fetch(`${up.url}/models/nope`)).status, 404);
   const post = (path: string, body: string, headers = {}) =>
     fetch(`${up.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-  const emb = await (await post("/embeddings", JSON.stringify({ input: ["a", "b"] }))).json();
+  const emb = (await (await post("/embeddings", JSON.stringify({ input: ["a", "b"] }))).json()) as any;
   assert.equal(emb.data.length, 2);
   assert.equal(emb.data[1].embedding.length, 8);
-  const again = await (await post("/embeddings", JSON.stringify({ input: "b" }))).json();
+  const again = (await (await post("/embeddings", JSON.stringify({ input: "b" }))).json()) as any;
   assert.deepEqual(again.data[0].embedding, emb.data[1].embedding);
   assert.equal((await post("/nope", "{}")).status, 404);
   const bad = await post("/chat/completions", "{not json");
   assert.equal(bad.status, 400);
-  assert.equal((await bad.json()).error.type, "invalid_request_error");
+  assert.equal(((await bad.json()) as any).error.type, "invalid_request_error");
 
   const locked = await startFakeUpstream({ apiKey: "sk-test" });
   try {

@@ -9,8 +9,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
-import { startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
-import { connectMcp, type McpProcess } from "./support/mcp-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess, connectMcp, type McpProcess } from "@mcpgw/test-support";
 
 const CHAT = "/v1/chat/completions";
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-cancel-tests";

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type { FakeUpstream } from "@mcpgw/fake-upstream";
-import { startGateway, startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
-import { connectMcp, textOf, type McpProcess } from "./support/mcp-process.ts";
+import { startGateway, startGatewayOverFakeUpstream, type GatewayProcess, connectMcp, textOf, type McpProcess } from "@mcpgw/test-support";
 
 const CLIENT_KEY = "mcp-client-key-7f3a9c";
 const UPSTREAM_KEY = "upstream-secret-0123456789";

@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
-import { runToExit, type RunResult } from "../../openai-gateway/test/support/run-to-exit.ts";
-import { MCP_CLI, PACKAGE_DIR } from "./support/mcp-process.ts";
+import { startGateway, type GatewayProcess, runToExit, type RunResult, MCP_CLI, MCP_PACKAGE_DIR } from "@mcpgw/test-support";
 
 const CLIENT_KEY = "inspector-client-key-5e0c";
 const DEMO_MODEL = "mcpgw-offline-demo";
@@ -32,8 +30,8 @@ function inspector(env: Record<string, string>, args: string[]): Promise<RunResu
     "npx",
     ["@modelcontextprotocol/inspector", "--cli", ...envArgs, process.execPath, MCP_CLI, ...args],
     {
-      cwd: PACKAGE_DIR,
-      env: { PATH: `${PACKAGE_DIR}../../node_modules/.bin:${process.env.PATH ?? ""}`, npm_config_offline: "true" },
+      cwd: MCP_PACKAGE_DIR,
+      env: { PATH: `${MCP_PACKAGE_DIR}../../node_modules/.bin:${process.env.PATH ?? ""}`, npm_config_offline: "true" },
       stdio: ["ignore", "pipe", "pipe"],
     },
     RUN_TIMEOUT_MS,

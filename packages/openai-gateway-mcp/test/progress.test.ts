@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import { ProgressNotificationSchema, type Progress } from "@modelcontextprotocol/sdk/types.js";
-import { startGatewayOverFakeUpstream, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
-import { callTool, connectMcp, type McpProcess } from "./support/mcp-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess, callTool, connectMcp, type McpProcess } from "@mcpgw/test-support";
 
 const CHAT = "/v1/chat/completions";
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-progress-tests";

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { callTool, connectMcp, type McpProcess } from "./support/mcp-process.ts";
+import { callTool, connectMcp, type McpProcess } from "@mcpgw/test-support";
 
 const CHAT = "/v1/chat/completions";
 const MODELS = "/v1/models";

@@ -9,8 +9,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { configFor, startGateway, type GatewayProcess } from "../../openai-gateway/test/support/gateway-process.ts";
-import { cleanEnv, connectMcp, MCP_CLI, runMcp, textOf } from "./support/mcp-process.ts";
+import { configFor, startGateway, type GatewayProcess, cleanEnv, connectMcp, MCP_CLI, runMcp, textOf } from "@mcpgw/test-support";
 
 const CLIENT_KEY = "stdio-client-key-93b1";
 const T = { timeout: 30_000 };

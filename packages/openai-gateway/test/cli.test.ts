@@ -12,8 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { configFor, runGateway, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
-import { runToExit } from "./support/run-to-exit.ts";
+import { configFor, runGateway, startGateway, type GatewayProcess, runToExit } from "@mcpgw/test-support";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -151,6 +150,23 @@ describe("runs that exit", { concurrency: 2 }, () => {
 
   test("LOG_LEVEL=verbose: exit 1 naming LOG_LEVEL and the accepted levels", TIMEOUT, async () => {
     await expectStartupError([], { LOG_LEVEL: "verbose" }, ["LOG_LEVEL", "'verbose'", "debug"]);
+  });
+
+  test("provider headers the HTTP client would refuse, or a second credential: exit 1 naming the header", TIMEOUT, async () => {
+    const withHeaders = (headers: Record<string, string>, extra: object = {}) =>
+      writeConfig({ providers: { fake: { type: "openai", baseUrl: upstream.url, apiKey: "${UPSTREAM_KEY}", headers, ...extra } }, passthrough: "fake" });
+    for (const name of ["transfer-encoding", "Keep-Alive", "connection", "content-length", "host", "expect"]) {
+      await expectStartupError(["--config", withHeaders({ [name]: "x" })], { UPSTREAM_KEY }, [`providers.fake.headers.${name}`]);
+    }
+    await expectStartupError(["--config", withHeaders({ "bad name": "x" })], { UPSTREAM_KEY }, ["providers.fake.headers.bad name", "not a valid header name"]);
+    await expectStartupError(["--config", withHeaders({ "x-note": "line\nbreak" })], { UPSTREAM_KEY }, ["providers.fake.headers.x-note"]);
+    // Two credentials: apiKey already sends Authorization (openai) or api-key (azure).
+    await expectStartupError(["--config", withHeaders({ Authorization: "Bearer other" })], { UPSTREAM_KEY }, ["providers.fake.headers.Authorization", "apiKey"]);
+    await expectStartupError(["--config", withHeaders({ "api-key": "other" }, { type: "azure" })], { UPSTREAM_KEY }, ["providers.fake.headers.api-key", "apiKey"]);
+    // Without an apiKey, an Authorization header is how a keyless setup sends its credential: fine.
+    const gw = await start({ config: { providers: { fake: { type: "openai", baseUrl: upstream.url, headers: { Authorization: `Bearer ${UPSTREAM_KEY}` } } }, passthrough: "fake" } });
+    const client = new OpenAI({ apiKey: "unused", baseURL: gw.baseURL, maxRetries: 0 });
+    assert.equal((await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })).object, "chat.completion");
   });
 
   test("OPENAI_BASE_URL that is not a URL: exit 1 naming it", TIMEOUT, async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import type { FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { startGatewayOverFakeUpstream, type GatewayProcess } from "./support/gateway-process.ts";
+import { startGatewayOverFakeUpstream, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-disconnect-tests";
 const CLIENT_KEY = "gw-disconnect-client-key";

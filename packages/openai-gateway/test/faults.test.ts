@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type { FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { configFor, startGateway, startGatewayOverFakeUpstream, type GatewayProcess } from "./support/gateway-process.ts";
+import { configFor, startGateway, startGatewayOverFakeUpstream, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-fault-tests";
 const CLIENT_KEY = "gw-faults-client-key";
@@ -118,8 +118,8 @@ describe("errors the client gets", () => {
     const err = await rejection(client.chat.completions.create({ model: "gpt-4o-mini", messages: MESSAGES }));
     assert.ok(err instanceof OpenAI.InternalServerError, `got ${err}`);
     assert.equal(err.status, 500);
-    assert.equal(err.error.message, message);
-    assert.equal(err.error.type, "server_error");
+    assert.equal((err.error as { message: string }).message, message);
+    assert.equal((err.error as { type: string }).type, "server_error");
     assert.equal(attempts().length, 3);
   });
 

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { after, before, beforeEach, test } from "node:test";
 import OpenAI from "openai";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-upstream-secret-0123456789";
 const FULL_KEY = "client-full-key";

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import OpenAI from "openai";
-import { startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MOCK_LLM_MAIN = join(dirname(createRequire(import.meta.url).resolve("@dwmkerr/mock-llm/package.json")), "dist", "main.js");

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { after, before, beforeEach, test } from "node:test";
 import OpenAI from "openai";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { configFor, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { configFor, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "upstream-secret-0123456789";
 const FULL_KEY = "client-full-key";
@@ -291,7 +291,7 @@ test("x-request-id: the client's id is echoed and forwarded; without one the gat
   const res = await post({ "x-request-id": "trace-42.a:b" }, {});
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-request-id"), "trace-42.a:b");
-  assert.equal((await res.json()).choices[0].message.content, ECHO);
+  assert.equal(((await res.json()) as any).choices[0].message.content, ECHO);
   assert.equal(upstream.requests[0]?.headers["x-request-id"], "trace-42.a:b");
 
   const streamed = await post({ "x-request-id": "trace-43" }, { stream: true });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startFakeUpstream, type Behaviour, type FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { configFor, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { configFor, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 // Distinctive throughout, so that no piece of it can turn up in a log line by chance.
 const UPSTREAM_KEY = "sk-Qx9SECRET-0123456789abcdefghijKLMNzz7W";
@@ -218,4 +218,43 @@ test("credentials sent as extra provider headers (x-api-key, Basic auth) are scr
     assert.equal(await gw.stop(), 0);
   }
   assertAbsent(gw.lines, [HEADER_SECRET, ...pieces(HEADER_SECRET), PROXY_CRED], "a gateway log line");
+});
+
+test("the key echoed in any field of an upstream error, in a header, in an SSE error event or in an answer never reaches the client", async () => {
+  const gw = await startGateway({
+    env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY },
+    config: configFor(up.url, { retry: { maxAttempts: 1 }, timeouts: { firstByteMs: 2000, idleMs: 2000 } }),
+  });
+  gateways.push(gw);
+  const K = UPSTREAM_KEY;
+  const everyField = { message: `message ${K}`, type: `type ${K}`, code: `code ${K}`, param: `param ${K}` };
+  const chunk = (content: string) => ({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+  const cases: [string, Behaviour, boolean][] = [
+    ["every field of an error", { kind: "status", status: 400, body: { error: everyField } }, false],
+    ["fields that are nothing but the key", { kind: "status", status: 422, body: { error: { message: K, type: K, code: K, param: K } } }, false],
+    ["a 5xx's fields, retry headers and a header of its own", { kind: "status", status: 503, headers: { "retry-after": K, "retry-after-ms": K, "x-echo": K }, body: { error: everyField } }, false],
+    ["a 429 with the key as its retry-after", { kind: "status", status: 429, headers: { "retry-after": `${K}` }, body: { error: everyField } }, false],
+    ["an error that is a bare string", { kind: "status", status: 400, body: { error: `bad request made with ${K}` } }, false],
+    ["the content type of a success", { kind: "status", status: 200, headers: { "content-type": `application/json; charset=${K}` }, body: { id: "c", object: "chat.completion", created: 1, model: "m", choices: [] } }, false],
+    ["the text of a success", { kind: "status", status: 200, body: { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: `your key is ${K}` }, finish_reason: "stop" }] } }, false],
+    ["an error event mid-stream", { kind: "sse", events: [chunk("Hello"), { error: everyField }] }, true],
+    ["an error event as the first event", { kind: "sse", events: [{ error: everyField }] }, true],
+    ["a content delta and the stream's headers", { kind: "sse", headers: { "x-echo": K }, events: [chunk(`key: ${K}`)] }, true],
+  ];
+  const seen: string[] = [];
+  for (const [what, behaviour, stream] of cases) {
+    up.reset();
+    up.setDefault(CHAT, behaviour);
+    const res = await fetch(`${gw.origin}${CHAT}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_KEY}` },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream }),
+    });
+    const text = `${res.status}\n${[...res.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${await res.text()}`;
+    assertAbsent([text], UPSTREAM_FORBIDDEN, `the answer for ${what}`);
+    seen.push(text);
+  }
+  up.reset();
+  // The checks looked at real material: scrubbed text arrived in place of the key.
+  assert.ok(seen.filter((t) => t.includes("[redacted]")).length >= 8, seen.join("\n---\n"));
 });

@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { after, afterEach, before, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { configFor, startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { configFor, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-fake-upstream-key-for-shutdown-tests";
 const CLIENT_KEY = "gw-shutdown-client-key";

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { startGateway, type GatewayProcess } from "./support/gateway-process.ts";
+import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-connections-test-upstream-key";
 const CLIENT_KEY = "gw-connections-client-key";

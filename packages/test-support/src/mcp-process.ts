@@ -9,10 +9,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
-import { runToExit, type RunResult } from "../../../openai-gateway/test/support/run-to-exit.ts";
+import { runToExit, type RunResult } from "./run-to-exit.ts";
 
-export const MCP_CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-export const PACKAGE_DIR = fileURLToPath(new URL("../../", import.meta.url));
+/** The built MCP server bin and its package folder (the cwd an MCP client would not care about, but tests do). */
+export const MCP_CLI = fileURLToPath(new URL("../../openai-gateway-mcp/dist/cli.js", import.meta.url));
+export const MCP_PACKAGE_DIR = fileURLToPath(new URL("../../openai-gateway-mcp/", import.meta.url));
 
 /** PATH, and nothing else from the test runner: a GATEWAY_URL in the runner's shell must not leak in. */
 export function cleanEnv(env: Record<string, string> = {}): Record<string, string> {
@@ -45,7 +46,7 @@ export async function connectMcp(opts: ConnectOptions = {}): Promise<McpProcess>
     args: [MCP_CLI, ...(opts.args ?? [])],
     env: { ...dropInherited, ...cleanEnv(opts.env) },
     stderr: "pipe",
-    cwd: PACKAGE_DIR,
+    cwd: MCP_PACKAGE_DIR,
   });
   let stderr = "";
   transport.stderr!.setEncoding("utf8");

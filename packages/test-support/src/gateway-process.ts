@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import { runToExit, type RunResult } from "./run-to-exit.ts";
 
-export const GATEWAY_BIN = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+/** The built gateway bin (src/ and dist/ are both one level below this package, beside the gateway's). */
+export const GATEWAY_BIN = fileURLToPath(new URL("../../openai-gateway/dist/cli.js", import.meta.url));
 
 export interface GatewayProcess {
   /** http://127.0.0.1:PORT */
@@ -58,7 +59,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<GatewayProc
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), opts.timeoutMs ?? 10_000);
     const onLine = (line: string) => {
       lines.push(line);
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(line);
+      const m = /listening on (https?:\/\/[\d.]+:\d+)/.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

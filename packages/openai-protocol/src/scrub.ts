@@ -1,0 +1,51 @@
+/**
+ * Removes secrets from what crosses to a client. Providers echo keys back ("Incorrect API key
+ * provided: sk-...abcd"), in any field of an error, in headers, in stream events. Error text loses
+ * every configured secret and anything shaped like an OpenAI-style key; other data (answers,
+ * stream events) loses the configured secrets exactly, since a model may legitimately write
+ * "sk-..." in a code sample. Each secret is also looked for in its JSON-escaped and URL-encoded forms.
+ */
+export interface Scrubber {
+  /** Error text: every secret, and anything key-shaped. */
+  text(s: string): string;
+  /** Data: the configured secrets, exactly. */
+  exact(s: string): string;
+  /** Data as bytes; the same buffer when it holds no secret (the common case, checked natively). */
+  bytes(b: Buffer): Buffer;
+  /** Whether the text holds a configured secret. */
+  leaks(s: string): boolean;
+}
+
+export const REDACTED = "[redacted]";
+const KEY_LIKE = /\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g;
+/** Shorter secrets would match ordinary words in answers. */
+const MIN_SECRET_LENGTH = 8;
+
+export function createScrubber(secrets: string[]): Scrubber {
+  const forms = new Set<string>();
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_LENGTH) continue;
+    forms.add(s);
+    forms.add(JSON.stringify(s).slice(1, -1));
+    forms.add(encodeURIComponent(s));
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  const exactForms = [...forms].sort((a, b) => b.length - a.length);
+  const byteForms = exactForms.map((f) => Buffer.from(f));
+
+  const exact = (s: string): string => {
+    let out = s;
+    for (const f of exactForms) if (out.includes(f)) out = out.split(f).join(REDACTED);
+    return out;
+  };
+  const text = (s: string): string => exact(s).replace(KEY_LIKE, REDACTED);
+  return {
+    text,
+    exact,
+    leaks: (s) => exactForms.some((f) => s.includes(f)),
+    bytes(b) {
+      if (!byteForms.some((f) => b.includes(f))) return b;
+      return Buffer.from(exact(b.toString("utf8")));
+    },
+  };
+}

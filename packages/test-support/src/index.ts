@@ -1,0 +1,4 @@
+export { configFor, GATEWAY_BIN, runGateway, startGateway, startGatewayOverFakeUpstream, type GatewayProcess, type StartOptions } from "./gateway-process.ts";
+export { callTool, cleanEnv, connectMcp, MCP_CLI, MCP_PACKAGE_DIR, runMcp, textOf, type ConnectOptions, type McpProcess } from "./mcp-process.ts";
+export { rawExchange, type RawExchange, type RawOptions } from "./raw-http.ts";
+export { runToExit, type RunResult } from "./run-to-exit.ts";
