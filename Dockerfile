@@ -18,15 +18,17 @@ WORKDIR /app
 # npm ci checks every workspace's manifest against the lockfile, so all of them come along. The
 # install stages start from this tree, so their npm ci layers change only when a dependency does.
 COPY package.json package-lock.json .npmrc ./
+COPY packages/openai-protocol/package.json packages/openai-protocol/
 COPY packages/openai-gateway/package.json packages/openai-gateway/
 COPY packages/openai-gateway-mcp/package.json packages/openai-gateway-mcp/
 COPY packages/fake-upstream/package.json packages/fake-upstream/
+COPY packages/test-support/package.json packages/test-support/
 COPY packages/release-tests/package.json packages/release-tests/
 
 # Every npm ci below runs with --ignore-scripts: no install script is needed to compile or to run
 # (the `node` devDependency's would fetch a second Node binary; the base image has one).
 
-# ---- build: all dependencies, then tsc for the two services -----------------------------------
+# ---- build: all dependencies, then tsc for the two services and the rules they share -----------
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY --from=manifests /app ./
@@ -34,16 +36,19 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     npm ci --ignore-scripts
 COPY tsconfig.base.json ./
+COPY packages/openai-protocol/ packages/openai-protocol/
 COPY packages/openai-gateway/ packages/openai-gateway/
 COPY packages/openai-gateway-mcp/ packages/openai-gateway-mcp/
-RUN npm run build --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
+# In this order: both services compile against the shared package's declarations.
+RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
  && rm -f packages/*/dist/.tsbuildinfo
 
 # ---- production dependencies, one workspace each ----------------------------------------------
 # `npm ci --omit=dev --workspace=X` still installs the dependencies of any workspace that X lists
 # as a devDependency (the MCP server's tests use the gateway, so fastify came along); without X's
 # devDependencies it installs exactly X's production closure, at the lockfile's versions. Then X's
-# bin/ and dist/ join it; the other workspaces and links to them go.
+# bin/ and dist/ join it, and so does the shared @mcpgw/openai-protocol (a production dependency of
+# both, linked like any workspace); the other workspaces and links to them go.
 FROM node:24-bookworm-slim AS gateway-deps
 WORKDIR /app
 COPY --from=manifests /app ./
@@ -51,8 +56,9 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     npm pkg delete devDependencies --workspace=@mcpgw/openai-gateway \
  && npm ci --ignore-scripts --omit=dev --workspace=@mcpgw/openai-gateway \
- && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/release-tests packages/openai-gateway-mcp \
+ && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/test-support packages/release-tests packages/openai-gateway-mcp \
  && find node_modules -xtype l -delete
+COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY packages/openai-gateway/bin packages/openai-gateway/bin
 COPY --from=build /app/packages/openai-gateway/dist packages/openai-gateway/dist
 
@@ -63,8 +69,9 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
     npm pkg delete devDependencies --workspace=@mcpgw/openai-gateway-mcp \
  && npm ci --ignore-scripts --omit=dev --workspace=@mcpgw/openai-gateway-mcp \
- && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/release-tests packages/openai-gateway \
+ && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/test-support packages/release-tests packages/openai-gateway \
  && find node_modules -xtype l -delete
+COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY packages/openai-gateway-mcp/bin packages/openai-gateway-mcp/bin
 COPY --from=build /app/packages/openai-gateway-mcp/dist packages/openai-gateway-mcp/dist
 

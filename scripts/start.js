@@ -13,14 +13,17 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 
 const bin = fileURLToPath(new URL("../packages/openai-gateway/dist/cli.js", import.meta.url));
 const mcpBin = fileURLToPath(new URL("../packages/openai-gateway-mcp/dist/cli.js", import.meta.url));
-const gateway = spawn(process.execPath, [bin, ...process.argv.slice(2)], { stdio: ["ignore", "pipe", "inherit"] });
+// The gateway's stdout is piped here (to see when it listens), so it would log JSON lines: ask for
+// readable ones when this terminal will show them.
+const env = process.stdout.isTTY && !process.env.LOG_FORMAT ? { ...process.env, LOG_FORMAT: "pretty" } : process.env;
+const gateway = spawn(process.execPath, [bin, ...process.argv.slice(2)], { stdio: ["ignore", "pipe", "inherit"], env });
 const say = (text) => process.stderr.write(`\n[npm start] ${text}\n\n`);
 
 let shown = false;
 gateway.stdout.setEncoding("utf8");
 gateway.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  const m = /listening on (http:\/\/[^"\s]+)/.exec(chunk);
+  const m = /listening on (https?:\/\/[\w.:[\]-]+)/.exec(chunk);
   if (m && !shown) {
     shown = true;
     showItAnswering(m[1]).catch((err) => say(`the self-check request failed: ${err.message}`));

@@ -9,7 +9,7 @@ import { hideBin } from "yargs/helpers";
 import { loadConfig } from "./config/load.ts";
 import { DEMO_MODEL } from "./config/defaults.ts";
 import { ConfigError } from "./config/types.ts";
-import { createGateway } from "./server.ts";
+import { createGateway } from "./app.ts";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     .option("host", { type: "string", describe: "Address to listen on [env HOST, default 127.0.0.1]" })
     .option("port", { alias: "p", type: "number", describe: "Port to listen on [env PORT, default 8080]" })
     .epilog(
-      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL.\n" +
+      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT.\n" +
         "With no upstream configured, the offline demo model '" + DEMO_MODEL + "' answers.",
     )
     .version(version)
@@ -40,11 +40,11 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down: no new connections, open requests may finish");
+    log.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down: no new connections, open requests may finish");
     const force = setTimeout(() => {
       log.warn("grace period over: closing the remaining connections");
       gateway.app.server.closeAllConnections();
-    }, config.shutdownGraceMs);
+    }, config.server.shutdownGraceMs);
     force.unref();
     gateway.close().then(
       () => {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 
-  const address = await gateway.app.listen({ host: config.host, port: config.port });
+  const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   if (config.clients.length === 0) {
     log.warn(
       `NO CLIENT KEYS CONFIGURED: anyone who can reach ${address} may use this gateway. ` +
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     log.warn(`OFFLINE DEMO: no upstream is configured (OPENAI_API_KEY, OPENAI_BASE_URL or --config), so the demo model '${DEMO_MODEL}' answers.`);
   }
   log.info(
-    { address, providers: config.providers.map((p) => p.name), models: [...config.aliases.keys()], passthrough: config.passthrough?.name, clients: config.clients.map((c) => c.name) },
+    { address, providers: config.providers.map((p) => p.name), models: [...config.aliases.keys()], passthrough: config.passthrough, clients: config.clients.map((c) => c.name) },
     `openai-gateway ${version} listening on ${address}`,
   );
 }

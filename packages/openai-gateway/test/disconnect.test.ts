@@ -100,8 +100,8 @@ test("client leaves while the upstream takes its time (delay): the upstream requ
 test("a request whose client left is counted as 499 in /metrics", async () => {
   const count = async () => {
     const text = await (await fetch(`${gw.origin}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith("gateway_requests_total{") && l.includes('status="499"') && l.includes('route="/v1/chat/completions"'));
-    return line ? Number(line.split(" ").at(-1)) : 0;
+    const lines = text.split("\n").filter((l) => l.startsWith("gateway_requests_total{") && l.includes('status="499"') && l.includes('route="/v1/chat/completions"'));
+    return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
   };
   const before = await count();
   up.enqueue(CHAT, { kind: "hang" });

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
+import { Writable } from "node:stream";
 import OpenAI from "openai";
+import { createGateway, loadConfig } from "../src/index.ts";
 import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-model-list-upstream-key-0123";
@@ -64,8 +66,16 @@ test("an unreadable upstream list: 502 that names the provider (no aliases to fa
   assert.equal(err.status, 502);
   assert.match(err.message, /'fake'/);
   assert.ok(!JSON.stringify(err.error).includes("<html>"));
-  // With aliases, the same failure still lists them.
-  assert.deepEqual((await sdk(withAliases).models.list()).data.map((m) => m.id), ["fast"]);
+  // With aliases, the same failure still lists them (a gateway of its own: the other one has the list cached).
+  const fresh = await startGateway({
+    env: { UPSTREAM_KEY, GATEWAY_API_KEYS: CLIENT_KEY },
+    config: { providers: { fake: { type: "openai", baseUrl: up.url, apiKey: "${UPSTREAM_KEY}" } }, models: { fast: "fake/gpt-4o-mini" }, passthrough: "fake" },
+  });
+  try {
+    assert.deepEqual((await sdk(fresh).models.list()).data.map((m) => m.id), ["fast"]);
+  } finally {
+    await fresh.stop();
+  }
 });
 
 test("a list that is JSON but not a list (no data array): 502 too", T, async () => {
@@ -73,4 +83,22 @@ test("a list that is JSON but not a list (no data array): 502 too", T, async () 
   const err = await rejection(sdk(passthroughOnly).models.list());
   assert.equal(err.status, 502);
   assert.match(err.message, /'fake'/);
+});
+
+test("close() while the upstream's model list is still being fetched: it ends at once and leaves no timer behind", T, async () => {
+  up.setDefault(MODELS, { kind: "hang" });
+  const config = loadConfig({ env: { OPENAI_BASE_URL: up.url, OPENAI_API_KEY: UPSTREAM_KEY } });
+  const gateway = createGateway(config, { logDestination: new Writable({ write: (_c, _e, done) => done() }) });
+  await gateway.app.ready();
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const before = timers();
+  const listing = gateway.app.inject({ method: "GET", url: "/v1/models" });
+  await up.waitForRequests(1);
+  const started = performance.now();
+  await gateway.close();
+  const res = await listing;
+  assert.ok(performance.now() - started < 2000, "close waited for the list fetch's own timeout");
+  assert.ok(res.statusCode >= 500, `${res.statusCode}`);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(timers() <= before, `${timers() - before} timers left behind`);
 });

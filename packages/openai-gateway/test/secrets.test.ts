@@ -122,13 +122,14 @@ async function runScenarios(logLevel: string): Promise<Run> {
   assert.equal((await call("POST", EMBEDDINGS, { model: "text-embedding-3-small", input: "hi" })).status, 200);
   assert.equal(up.requests[0]?.headers.authorization, `Bearer ${UPSTREAM_KEY}`, "the upstream did not get the key");
 
-  // The upstream echoes the key in full, masked, in a 500, in an HTML page, in a long text.
+  // The upstream echoes the key in full, masked, in a 500, in an HTML page, in a long text. Its 401
+  // is the gateway's own credentials failing: a 502 for the client, not a 401 that blames its key.
   for (const [path, behaviour, status] of [
-    [CHAT, echoFull, 401],
-    [CHAT, echoMasked, 401],
-    [EMBEDDINGS, echoFull, 401],
-    [MODELS, echoFull, 401], // before the successful list below: failures are not cached
-    [MODELS, echoMasked, 401],
+    [CHAT, echoFull, 502],
+    [CHAT, echoMasked, 502],
+    [EMBEDDINGS, echoFull, 502],
+    [MODELS, echoFull, 502], // before the successful list below: failures are not cached
+    [MODELS, echoMasked, 502],
     [CHAT, serverErrorWithKey, 500],
     [CHAT, htmlWithKey, 502],
     [CHAT, longTextWithKey, 503],
@@ -138,7 +139,7 @@ async function runScenarios(logLevel: string): Promise<Run> {
     assert.match(res.text, /"error"/);
   }
   // Streams that fail before and after the first byte, and a timeout.
-  assert.equal((await withUpstream(CHAT, echoFull, () => chat({ stream: true }))).status, 401);
+  assert.equal((await withUpstream(CHAT, echoFull, () => chat({ stream: true }))).status, 502);
   assert.match((await withUpstream(CHAT, { kind: "stream-cut", afterChunks: 2 }, () => chat({ stream: true }))).text, /data: \{"error"/);
   assert.equal((await withUpstream(CHAT, { kind: "hang" }, () => chat())).status, 504);
   assert.equal((await withUpstream(CHAT, { kind: "status", status: 429, headers: { "retry-after": "0" } }, () => chat())).status, 429);
@@ -149,12 +150,17 @@ async function runScenarios(logLevel: string): Promise<Run> {
   // With the official SDK: what a user would print.
   const sdkErr = await withUpstream(CHAT, echoFull, () =>
     client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).then(
-      () => assert.fail("expected a 401"),
+      () => assert.fail("expected a 502"),
       (e: unknown) => e,
     ),
   );
-  assert.ok(sdkErr instanceof OpenAI.AuthenticationError, String(sdkErr));
-  assert.match(sdkErr.message, /^401 Incorrect API key provided: \S+\. You can find your API key/, "the upstream's message should still reach the client");
+  assert.ok(sdkErr instanceof OpenAI.InternalServerError, String(sdkErr));
+  assert.equal(sdkErr.code, "upstream_auth_failed");
+  assert.match(
+    sdkErr.message,
+    /^502 Upstream provider 'fake' rejected the gateway's own credentials \(401\): Incorrect API key provided: \S+\. You can find your API key/,
+    "the upstream's message should still reach the client",
+  );
   seen.push(sdkErr.message, JSON.stringify(sdkErr.error), JSON.stringify([...sdkErr.headers]), String(sdkErr.stack));
 
   // Clients with a wrong key or none, and the unauthenticated endpoints.
@@ -206,12 +212,12 @@ test("credentials sent as extra provider headers (x-api-key, Basic auth) are scr
   try {
     const client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0 });
     const err = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).then(
-      () => assert.fail("expected a 403"),
+      () => assert.fail("expected a 502"),
       (e: unknown) => e,
     );
-    assert.ok(err instanceof OpenAI.PermissionDeniedError, String(err));
+    assert.ok(err instanceof OpenAI.InternalServerError, String(err));
     assert.equal(up.requests[0]?.headers["x-api-key"], HEADER_SECRET, "the upstream did not get the header");
-    assert.equal(err.message, "403 Key [redacted] of org-visible-1234 may not use this model (proxy user [redacted])");
+    assert.equal(err.message, "502 Upstream provider 'fake' rejected the gateway's own credentials (403): Key [redacted] of org-visible-1234 may not use this model (proxy user [redacted])");
     assertAbsent([err.message, JSON.stringify(err.error)], [HEADER_SECRET, ...pieces(HEADER_SECRET), PROXY_CRED], "a response to the client");
   } finally {
     up.reset();

@@ -1,6 +1,8 @@
 /**
- * Unit tests of the pieces with the most cases: the SSE usage tap, the retry delay rule, config
- * loading (environment and file) and client-key authentication. They import the source directly.
+ * Unit tests of the pieces with the most cases: the SSE usage tap and the upstream's events
+ * (scrubbed, error events rewritten, committed on the first event), the usage of a whole answer,
+ * config loading (environment and file) and client-key authentication. They import the source
+ * directly. The retry rule and the SSE splitter are tested in @mcpgw/openai-protocol.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -8,16 +10,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { ANONYMOUS, createAuthenticator } from "../src/auth/client-keys.ts";
+import { PassThrough } from "node:stream";
+import { createScrubber, OPENAI_RETRY, SseSplitter } from "@mcpgw/openai-protocol";
 import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, DEMO_MODEL } from "../src/config/defaults.ts";
 import { loadConfig } from "../src/config/load.ts";
-import { ConfigError, type ClientKey, type RetrySettings } from "../src/config/types.ts";
+import { ConfigError, type ClientKey, type GatewayConfig } from "../src/config/types.ts";
 import { GatewayError } from "../src/errors.ts";
+import { ANONYMOUS, createAuthenticator } from "../src/http/plugins/client-auth.ts";
 import { usageOf } from "../src/relay/response-usage.ts";
-import { SseUsageTap } from "../src/relay/sse-usage-tap.ts";
-import { retryDelayMs } from "../src/upstream/retry-policy.ts";
+import { UpstreamEvents, type EventBatch } from "../src/relay/upstream-events.ts";
+import { UsageTap } from "../src/relay/usage-tap.ts";
 
-// --- SseUsageTap -------------------------------------------------------------------------------
+// --- UsageTap -------------------------------------------------------------------------------
 
 const USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
 const chunkEvent = (content: string, finish: string | null = null) =>
@@ -26,12 +30,22 @@ const usageEvent = (eol = "\n") =>
   `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [], usage: USAGE })}${eol}${eol}`;
 const DONE = "data: [DONE]\n\n";
 
+/** Each upstream read as the relay sees it: a batch of whole events, with its bytes when it was exactly them. */
+function batches(chunks: (string | Buffer)[]): EventBatch[] {
+  const splitter = new SseSplitter();
+  const out: EventBatch[] = chunks.map((c) => {
+    const bytes = Buffer.isBuffer(c) ? c : Buffer.from(c);
+    const { events, whole } = splitter.push(bytes);
+    return { events, bytes: whole ? bytes : undefined };
+  });
+  const rest = splitter.flush();
+  if (rest) out.push({ events: [rest], bytes: undefined });
+  return out;
+}
+
 /** Everything the tap lets through for these upstream chunks, as bytes. */
-function relay(tap: SseUsageTap, chunks: (string | Buffer)[]): Buffer {
-  const out: Buffer[] = [];
-  for (const c of chunks) out.push(Buffer.from(tap.push(Buffer.isBuffer(c) ? c : Buffer.from(c))));
-  out.push(Buffer.from(tap.flush()));
-  return Buffer.concat(out);
+function relay(tap: UsageTap, chunks: (string | Buffer)[]): Buffer {
+  return Buffer.concat(batches(chunks).map((b) => Buffer.from(tap.apply(b))));
 }
 
 /** Splits bytes at the given offsets. */
@@ -45,13 +59,12 @@ function splitAt(bytes: Buffer, ...offsets: number[]): Buffer[] {
   return parts;
 }
 
-describe("SseUsageTap", () => {
+describe("UsageTap", () => {
   test("with no usage in the stream, chunks pass through byte-identical (the same buffers)", () => {
     for (const strip of [false, true]) {
-      const tap = new SseUsageTap(strip);
+      const tap = new UsageTap(strip);
       const chunks = [chunkEvent("Hel"), chunkEvent("lo", "stop"), DONE].map((s) => Buffer.from(s));
-      for (const c of chunks) assert.equal(tap.push(c), c, "the upstream's own buffer is forwarded");
-      assert.equal(tap.flush(), "");
+      for (const [i, b] of batches(chunks).entries()) assert.equal(tap.apply(b), chunks[i], "the upstream's own buffer is forwarded");
       assert.equal(tap.usage, undefined);
     }
   });
@@ -60,10 +73,9 @@ describe("SseUsageTap", () => {
     const stream = Buffer.from(chunkEvent("naïve café ☕ ") + chunkEvent("done", "stop") + DONE);
     const coffee = stream.indexOf(Buffer.from("☕"));
     for (const offsets of [[1], [coffee + 1], [coffee + 2, coffee + 3], [10, 60, 61, stream.length - 3]]) {
-      const tap = new SseUsageTap(true);
-      const outs = splitAt(stream, ...offsets).map((c) => Buffer.from(tap.push(c)));
-      const flushed = tap.flush();
-      assert.deepEqual(Buffer.concat([...outs, Buffer.from(flushed)]), stream, `split at ${offsets}`);
+      const tap = new UsageTap(true);
+      const outs = batches(splitAt(stream, ...offsets)).map((b) => Buffer.from(tap.apply(b)));
+      assert.deepEqual(Buffer.concat(outs), stream, `split at ${offsets}`);
       for (const o of outs) {
         if (o.length > 0) assert.ok(o.toString("utf8").endsWith("\n\n"), `a partial event was sent: ${JSON.stringify(o.toString())}`);
       }
@@ -71,7 +83,7 @@ describe("SseUsageTap", () => {
   });
 
   test("strip=true drops the `choices: []` usage event and records the usage", () => {
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     const kept = chunkEvent("Hi", "stop");
     const out = relay(tap, [kept, usageEvent(), DONE]).toString("utf8");
     assert.equal(out, kept + DONE);
@@ -79,7 +91,7 @@ describe("SseUsageTap", () => {
   });
 
   test("strip=false keeps the usage event untouched and records the usage", () => {
-    const tap = new SseUsageTap(false);
+    const tap = new UsageTap(false);
     const stream = chunkEvent("Hi", "stop") + usageEvent() + DONE;
     assert.equal(relay(tap, [stream]).toString("utf8"), stream);
     assert.deepEqual(tap.usage, USAGE);
@@ -89,32 +101,31 @@ describe("SseUsageTap", () => {
     const before = chunkEvent("Hi", "stop");
     const usage = usageEvent();
     const mid = Math.floor(usage.length / 2);
-    const tap = new SseUsageTap(true);
-    const first = Buffer.from(tap.push(Buffer.from(before + usage.slice(0, mid)))).toString("utf8");
-    assert.equal(first, before, "complete events go out at once, the partial one waits");
-    const second = Buffer.from(tap.push(Buffer.from(usage.slice(mid) + DONE))).toString("utf8");
-    assert.equal(second, DONE);
-    assert.equal(tap.flush(), "");
+    const tap = new UsageTap(true);
+    const [first, second] = batches([before + usage.slice(0, mid), usage.slice(mid) + DONE]);
+    assert.equal(Buffer.from(tap.apply(first!)).toString("utf8"), before, "complete events go out at once, the partial one waits");
+    assert.equal(Buffer.from(tap.apply(second!)).toString("utf8"), DONE);
     assert.deepEqual(tap.usage, USAGE);
 
     // Without stripping, the split event comes out whole, in one piece.
-    const keep = new SseUsageTap(false);
-    assert.equal(Buffer.from(keep.push(Buffer.from(usage.slice(0, mid)))).length, 0);
-    assert.equal(Buffer.from(keep.push(Buffer.from(usage.slice(mid)))).toString("utf8"), usage);
+    const keep = new UsageTap(false);
+    const [a, b] = batches([usage.slice(0, mid), usage.slice(mid)]);
+    assert.equal(Buffer.from(keep.apply(a!)).length, 0);
+    assert.equal(Buffer.from(keep.apply(b!)).toString("utf8"), usage);
   });
 
   test("CRLF event separators: stripping and pass-through both work", () => {
     const crlf = (s: string) => s.replaceAll("\n", "\r\n");
     const kept = crlf(chunkEvent("Hi", "stop"));
     const done = crlf(DONE);
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     // The usage event split inside its "\r\n\r\n" terminator.
     const usage = usageEvent("\r\n");
     const out = relay(tap, [kept + usage.slice(0, -3), usage.slice(-3) + done]).toString("utf8");
     assert.equal(out, kept + done);
     assert.deepEqual(tap.usage, USAGE);
 
-    const keep = new SseUsageTap(false);
+    const keep = new UsageTap(false);
     const stream = kept + usage + done;
     assert.equal(relay(keep, [stream.slice(0, 5), stream.slice(5)]).toString("utf8"), stream);
     assert.deepEqual(keep.usage, USAGE);
@@ -127,7 +138,7 @@ describe("SseUsageTap", () => {
       choices: [{ index: 0, delta: { content: "last" }, finish_reason: "stop" }],
       usage: USAGE,
     };
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     const out = relay(tap, [chunkEvent("first "), `data: ${JSON.stringify(withUsage)}\n\n`, DONE]).toString("utf8");
     const events = out.split("\n\n").filter(Boolean);
     assert.equal(events.length, 3, out);
@@ -139,7 +150,7 @@ describe("SseUsageTap", () => {
   });
 
   test("a final usage event without its blank line is still handled at flush", () => {
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     const kept = chunkEvent("Hi", "stop");
     const out = relay(tap, [kept, usageEvent().trimEnd()]).toString("utf8");
     assert.equal(out, kept);
@@ -147,29 +158,98 @@ describe("SseUsageTap", () => {
   });
 
   test("OpenAI's `\"usage\":null` on every chunk: the same buffers pass through, no usage is recorded", () => {
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     const withNull = (content: string) =>
       Buffer.from(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }], usage: null })}\n\n`);
-    for (const c of [withNull("Hel"), withNull("lo"), Buffer.from(DONE)]) assert.equal(tap.push(c), c);
+    const chunks = [withNull("Hel"), withNull("lo"), Buffer.from(DONE)];
+    for (const [i, b] of batches(chunks).entries()) assert.equal(tap.apply(b), chunks[i]);
     assert.equal(tap.usage, undefined);
   });
 
   test("a usage object spaced out (`\"usage\" : {`) is found in a chunk of whole events", () => {
     const spaced = `data: {"id":"c1","choices":[],"usage" : \t{"prompt_tokens":3,"completion_tokens":4}}\n\n`;
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     assert.equal(relay(tap, [chunkEvent("Hi", "stop") + spaced, DONE]).toString("utf8"), chunkEvent("Hi", "stop") + DONE);
     assert.deepEqual(tap.usage, { prompt_tokens: 3, completion_tokens: 4 });
   });
 
   test("an event whose data is not JSON passes through even if it mentions usage", () => {
     const odd = 'data: {"usage": {broken\n\n';
-    const tap = new SseUsageTap(true);
+    const tap = new UsageTap(true);
     assert.equal(relay(tap, [odd, DONE]).toString("utf8"), odd + DONE);
     assert.equal(tap.usage, undefined);
   });
 });
 
-// --- retryDelayMs ------------------------------------------------------------------------------
+// --- UpstreamEvents (an upstream stream, read) --------------------------------------------------
+
+describe("UpstreamEvents", () => {
+  const KEY = "sk-units-SECRET-0123456789abcdef";
+  const scrub = createScrubber([KEY]);
+
+  /** Feeds chunks one by one; returns the first events and then everything pumped after them, as batches. */
+  async function read(chunks: string[], opts: { end?: boolean } = {}) {
+    const body = new PassThrough();
+    const events = new UpstreamEvents(body, scrub, "p");
+    const first = events.first();
+    for (const c of chunks) {
+      body.write(c);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (opts.end !== false) body.end();
+    const head = await first;
+    const rest: EventBatch[] = [];
+    const client = { watch: () => () => {} };
+    await events.pump((b) => (rest.push(b), true), client);
+    return { head, rest };
+  }
+
+  test("commits on the first event that carries data: comments before it wait with it", async () => {
+    const { head, rest } = await read([": OPENROUTER PROCESSING\n\n", chunkEvent("Hi"), DONE]);
+    assert.deepEqual(head.batch.events, [": OPENROUTER PROCESSING\n\n", chunkEvent("Hi")]);
+    assert.equal(head.batch.bytes, undefined, "two reads cannot go out as one read's bytes");
+    assert.equal(head.error, undefined);
+    assert.deepEqual(rest.map((b) => b.events.join("")), [DONE]);
+  });
+
+  test("an error event first: the stream's error, status from a numeric code, every field scrubbed", async () => {
+    const error = { message: `overloaded ${KEY}`, type: `t ${KEY}`, param: null, code: 503 };
+    const { head } = await read([`data: ${JSON.stringify({ error })}\n\n`]);
+    assert.equal(head.error?.status, 503);
+    assert.equal(head.error?.message, "overloaded [redacted]");
+    assert.equal(head.error?.type, "t [redacted]");
+    assert.ok(!JSON.stringify(head.batch.events).includes(KEY));
+  });
+
+  test("mid-stream: the key is scrubbed from data events and error events; clean reads keep their own bytes", async () => {
+    const clean = chunkEvent("fine");
+    const { head, rest } = await read([clean, chunkEvent(`leaked ${KEY}`), `data: {"error":{"message":"bad ${KEY}","code":"x"}}\n\n`]);
+    assert.equal(head.batch.bytes?.toString(), clean);
+    const text = rest.map((b) => b.events.join("")).join("");
+    assert.ok(!text.includes(KEY), text);
+    assert.match(text, /leaked \[redacted\]/);
+    assert.match(text, /"message":"bad \[redacted\]"/);
+    assert.match(text, /"code":"x"/);
+  });
+
+  test("a body that ends before any event, and one that is a whole JSON answer", async () => {
+    const empty = await read([]);
+    assert.equal(empty.head.ended, true);
+    assert.deepEqual(empty.head.batch.events, []);
+    const json = await read(['{"id":"c1","object":"chat.completion"}']);
+    assert.equal(json.head.ended, true);
+    assert.deepEqual(json.rest.map((b) => b.events.join("")), ['{"id":"c1","object":"chat.completion"}']);
+  });
+
+  test("a body that fails before its first event rejects first(): the attempt can be retried", async () => {
+    const body = new PassThrough();
+    const events = new UpstreamEvents(body, scrub, "p");
+    const first = events.first();
+    body.write(": just a comment\n\n");
+    body.destroy(Object.assign(new Error("socket hang up"), { code: "UND_ERR_SOCKET" }));
+    await assert.rejects(first, /socket hang up/);
+  });
+});
 
 // --- usageOf (token counts of a whole JSON answer) -----------------------------------------------
 
@@ -205,68 +285,6 @@ describe("usageOf", () => {
   });
 });
 
-describe("retryDelayMs", () => {
-  const settings: RetrySettings = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
-
-  /** The backoff for retry n is in (0.75 * b, b] for b = min(base * 2^(n-1), max). */
-  function assertBackoff(n: number, headers: Record<string, string | string[]> | undefined, s = settings): void {
-    const b = Math.min(s.baseDelayMs * 2 ** (n - 1), s.maxDelayMs);
-    for (let i = 0; i < 50; i++) {
-      const d = retryDelayMs(n, headers, s);
-      assert.ok(d >= 0.75 * b && d <= b, `retry ${n}: ${d} ms is outside [${0.75 * b}, ${b}] (headers ${JSON.stringify(headers)})`);
-    }
-  }
-
-  test("retry-after-ms is honoured exactly, and wins over retry-after", () => {
-    assert.equal(retryDelayMs(1, { "retry-after-ms": "1234" }, settings), 1234);
-    assert.equal(retryDelayMs(3, { "retry-after-ms": "0" }, settings), 0);
-    assert.equal(retryDelayMs(1, { "retry-after-ms": "250", "retry-after": "10" }, settings), 250);
-    assert.equal(retryDelayMs(1, { "retry-after-ms": ["40", "90"] }, settings), 40);
-  });
-
-  test("retry-after in seconds", () => {
-    assert.equal(retryDelayMs(1, { "retry-after": "3" }, settings), 3_000);
-    assert.equal(retryDelayMs(1, { "retry-after": "1.5" }, settings), 1_500);
-    assert.equal(retryDelayMs(1, { "retry-after": "60" }, settings), 60_000, "exactly the cap is still honoured");
-    // An empty retry-after-ms falls through to retry-after.
-    assert.equal(retryDelayMs(1, { "retry-after-ms": "", "retry-after": "2" }, settings), 2_000);
-  });
-
-  test("retry-after as an HTTP date", () => {
-    const at = new Date(Date.now() + 10_000).toUTCString(); // whole seconds: up to 1 s earlier
-    const d = retryDelayMs(1, { "retry-after": at }, settings);
-    assert.ok(d > 8_500 && d <= 10_000, `${d}`);
-  });
-
-  test("negative, past, over-the-cap or unreadable values are ignored: backoff instead", () => {
-    assertBackoff(1, { "retry-after-ms": "-5" });
-    assertBackoff(1, { "retry-after": "-1" });
-    assertBackoff(2, { "retry-after": new Date(Date.now() - 60_000).toUTCString() });
-    assertBackoff(1, { "retry-after": "61" });
-    assertBackoff(2, { "retry-after-ms": "60001" });
-    assertBackoff(1, { "retry-after": "soon" });
-    assertBackoff(1, {});
-    assertBackoff(1, undefined);
-    // The cap is the setting, not a constant.
-    assertBackoff(1, { "retry-after": "5" }, { ...settings, maxRetryAfterMs: 1_000 });
-  });
-
-  test("backoff doubles from baseDelayMs, is capped at maxDelayMs, and has jitter", () => {
-    for (let n = 1; n <= 8; n++) assertBackoff(n, undefined);
-    // The cap bites from retry 5 on (500 * 2^4 = 8000).
-    const late = Array.from({ length: 50 }, () => retryDelayMs(9, undefined, settings));
-    assert.ok(Math.max(...late) <= settings.maxDelayMs);
-    assert.ok(Math.min(...late) >= 0.75 * settings.maxDelayMs);
-    assert.ok(new Set(late).size > 1, "jittered, not constant");
-    // Growth: the smallest 3rd-retry delay is above the largest 1st-retry delay.
-    const first = Array.from({ length: 50 }, () => retryDelayMs(1, undefined, settings));
-    const third = Array.from({ length: 50 }, () => retryDelayMs(3, undefined, settings));
-    assert.ok(Math.min(...third) > Math.max(...first));
-    // Defaults follow openai-node: 0.5 s doubling to 8 s, Retry-After up to 60 s.
-    assert.deepEqual({ ...DEFAULT_RETRY, maxAttempts: 0 }, { maxAttempts: 0, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 });
-  });
-});
-
 // --- loadConfig --------------------------------------------------------------------------------
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest();
@@ -278,6 +296,12 @@ function configFile(text: string, ext = ".yaml"): string {
   writeFileSync(file, text);
   return file;
 }
+
+const providerOf = (c: GatewayConfig, name: string | undefined) => {
+  const p = c.providers.find((x) => x.name === name);
+  assert.ok(p, `no provider '${name}'`);
+  return p;
+};
 
 function configError(fn: () => unknown, ...patterns: RegExp[]): void {
   assert.throws(fn, (err: unknown) => {
@@ -292,14 +316,16 @@ describe("loadConfig from the environment", () => {
     const c = loadConfig({ env: {} });
     assert.equal(c.demo, true);
     assert.deepEqual([...c.aliases.keys()], [DEMO_MODEL]);
-    assert.equal(c.aliases.get(DEMO_MODEL)![0]!.provider.type, "demo");
+    assert.equal(providerOf(c, c.aliases.get(DEMO_MODEL)![0]!.provider).type, "demo");
     assert.equal(c.passthrough, undefined);
     assert.deepEqual(c.clients, []);
-    assert.equal(c.host, "127.0.0.1");
-    assert.equal(c.port, 8080);
+    assert.equal(c.server.host, "127.0.0.1");
+    assert.equal(c.server.port, 8080);
     assert.equal(c.logLevel, "info");
     assert.deepEqual(c.timeouts, DEFAULT_TIMEOUTS);
-    assert.deepEqual(c.secrets, []);
+    assert.deepEqual(c.retry, DEFAULT_RETRY);
+    assert.deepEqual({ ...DEFAULT_RETRY }, OPENAI_RETRY, "the gateway's retry defaults are openai-node's");
+    assert.equal(c.server.tls, undefined);
     // Blank values count as unset.
     assert.equal(loadConfig({ env: { OPENAI_API_KEY: "  ", OPENAI_BASE_URL: "" } }).demo, true);
   });
@@ -308,17 +334,18 @@ describe("loadConfig from the environment", () => {
     const c = loadConfig({ env: { OPENAI_API_KEY: " sk-test-123 " } });
     assert.equal(c.demo, false);
     assert.equal(c.aliases.size, 0);
-    assert.equal(c.passthrough?.type, "openai");
-    assert.equal(c.passthrough?.baseUrl, "https://api.openai.com/v1");
-    assert.equal(c.passthrough?.apiKey, "sk-test-123");
-    assert.deepEqual(c.secrets, ["sk-test-123"]);
-    assert.deepEqual(c.providers, [c.passthrough]);
+    const up = providerOf(c, c.passthrough);
+    assert.equal(up.type, "openai");
+    assert.equal(up.baseUrl, "https://api.openai.com/v1");
+    assert.equal(up.apiKey, "sk-test-123");
+    assert.equal(up.streamUsage, true);
+    assert.deepEqual(c.providers, [up]);
   });
 
   test("OPENAI_BASE_URL alone: a keyless local server; a trailing slash is dropped; a non-URL is an error", () => {
     const c = loadConfig({ env: { OPENAI_BASE_URL: "http://localhost:11434/v1/" } });
-    assert.equal(c.passthrough?.baseUrl, "http://localhost:11434/v1");
-    assert.equal(c.passthrough?.apiKey, undefined);
+    assert.equal(providerOf(c, c.passthrough).baseUrl, "http://localhost:11434/v1");
+    assert.equal(providerOf(c, c.passthrough).apiKey, undefined);
     assert.equal(c.demo, false);
     configError(() => loadConfig({ env: { OPENAI_BASE_URL: "localhost:11434" } }), /OPENAI_BASE_URL/);
     configError(() => loadConfig({ env: { OPENAI_BASE_URL: "ftp://example.com/v1" } }), /OPENAI_BASE_URL/);
@@ -334,12 +361,12 @@ describe("loadConfig from the environment", () => {
 
   test("HOST, PORT and LOG_LEVEL; flags win over the environment", () => {
     const c = loadConfig({ env: { HOST: "0.0.0.0", PORT: "9000", LOG_LEVEL: "DEBUG", GATEWAY_API_KEYS: "k" } });
-    assert.equal(c.host, "0.0.0.0");
-    assert.equal(c.port, 9000);
+    assert.equal(c.server.host, "0.0.0.0");
+    assert.equal(c.server.port, 9000);
     assert.equal(c.logLevel, "debug");
     const flags = loadConfig({ host: "127.0.0.2", port: 0, env: { HOST: "0.0.0.0", PORT: "9000" } });
-    assert.equal(flags.host, "127.0.0.2");
-    assert.equal(flags.port, 0);
+    assert.equal(flags.server.host, "127.0.0.2");
+    assert.equal(flags.server.port, 0);
   });
 
   test("bad values name the variable", () => {
@@ -350,11 +377,11 @@ describe("loadConfig from the environment", () => {
   });
 
   test("no client keys: loopback only", () => {
-    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1"]) assert.equal(loadConfig({ host, env: {} }).host, host);
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1"]) assert.equal(loadConfig({ host, env: {} }).server.host, host);
     for (const host of ["0.0.0.0", "::", "192.168.1.10", "example.com"]) {
       configError(() => loadConfig({ host, env: {} }), /no client keys/, new RegExp(host.replaceAll(".", "\\.")));
     }
-    assert.equal(loadConfig({ host: "0.0.0.0", env: { GATEWAY_API_KEYS: "k" } }).host, "0.0.0.0");
+    assert.equal(loadConfig({ host: "0.0.0.0", env: { GATEWAY_API_KEYS: "k" } }).server.host, "0.0.0.0");
   });
 });
 
@@ -371,7 +398,7 @@ describe("loadConfig from a file", () => {
         "  resilient:\n    - or/gpt-4o\n    - { provider: fake, model: gpt-4o }\n",
     );
     const c = loadConfig({ file, env: { FAKE_KEY: "fk-123" } });
-    const targets = (alias: string) => c.aliases.get(alias)!.map((t) => `${t.provider.name}|${t.model}`);
+    const targets = (alias: string) => c.aliases.get(alias)!.map((t) => `${t.provider}|${t.model}`);
     assert.deepEqual([...c.aliases.keys()], ["fast", "llama", "big", "resilient"]);
     assert.deepEqual(targets("fast"), ["fake|gpt-4o-mini"]);
     assert.deepEqual(targets("llama"), ["or|meta-llama/llama-3.1-8b"], "only the first slash splits provider from model");
@@ -380,7 +407,6 @@ describe("loadConfig from a file", () => {
     const fake = c.providers.find((p) => p.name === "fake")!;
     assert.equal(fake.baseUrl, "http://127.0.0.1:9/v1");
     assert.equal(fake.apiKey, "fk-123", "${FAKE_KEY} substituted");
-    assert.deepEqual(c.secrets, ["fk-123"]);
     assert.equal(c.passthrough, undefined);
     assert.equal(c.demo, false);
   });
@@ -398,14 +424,16 @@ describe("loadConfig from a file", () => {
       ".json",
     );
     const c = loadConfig({ file, env: {} });
-    assert.equal(c.passthrough?.name, "fake");
-    assert.equal(c.port, 7001);
-    assert.equal(c.bodyLimitBytes, 2048);
+    assert.equal(c.passthrough, "fake");
+    assert.equal(c.server.port, 7001);
+    assert.equal(c.server.bodyLimitBytes, 2048);
+    assert.equal(c.server.responseLimitBytes, 32 * 1024 * 1024);
+    assert.equal(c.server.bodyTimeoutMs, 60_000);
     assert.deepEqual(c.timeouts, { ...DEFAULT_TIMEOUTS, firstByteMs: 1234 });
     assert.deepEqual(c.retry, { ...DEFAULT_RETRY, maxAttempts: 1 });
     assert.deepEqual(c.clients, [{ name: "hashed", hash: sha256("k1"), models: ["gpt-*"] }]);
     // The environment still wins for the port.
-    assert.equal(loadConfig({ file, env: { PORT: "7002" } }).port, 7002);
+    assert.equal(loadConfig({ file, env: { PORT: "7002" } }).server.port, 7002);
   });
 
   test("keyEnv clients and GATEWAY_API_KEYS add up; a name used twice is an error", () => {
@@ -436,6 +464,9 @@ describe("loadConfig from a file", () => {
       [PROVIDERS + "passthrough: fake\nclients:\n  - name: a\n", [/clients\.0/, /keyHash or keyEnv/]],
       [PROVIDERS + "passthrough: fake\nclients:\n  - name: a\n    keyEnv: UNSET_TEAM_KEY\n", [/clients\[0\]\.keyEnv/, /UNSET_TEAM_KEY/]],
       ["providers: {}\npassthrough: fake\n", [/providers/, /at least one provider/]],
+      [PROVIDERS + "passthrough: fake\nserver:\n  jsonDepthLimit: 1\n", [/server\.jsonDepthLimit/]],
+      [PROVIDERS + "passthrough: fake\nserver:\n  tls:\n    cert: /nonexistent/cert.pem\n    key: /nonexistent/key.pem\n", [/server\.tls\.cert/, /ENOENT/]],
+      ["providers:\n  fake:\n    baseUrl: http://h/v1\n    headers:\n      transfer-encoding: chunked\npassthrough: fake\n", [/providers\.fake\.headers\.transfer-encoding/]],
     ];
     for (const [text, patterns] of cases) configError(() => loadConfig({ file: configFile(text), env }), ...patterns);
   });
@@ -445,7 +476,8 @@ describe("loadConfig from a file", () => {
     configError(() => loadConfig({ file, env: {} }), /providers\.fake\.apiKey/, /FAKE_KEY is not set/);
     configError(() => loadConfig({ file, env: { FAKE_KEY: "" } }), /FAKE_KEY/);
     const inUrl = configFile("providers:\n  local:\n    baseUrl: http://${LOCAL_HOST}:11434/v1\npassthrough: local\n");
-    assert.equal(loadConfig({ file: inUrl, env: { LOCAL_HOST: "gpu-box" } }).passthrough?.baseUrl, "http://gpu-box:11434/v1");
+    const local = loadConfig({ file: inUrl, env: { LOCAL_HOST: "gpu-box" } });
+    assert.equal(providerOf(local, local.passthrough).baseUrl, "http://gpu-box:11434/v1");
   });
 
   test("an unreadable or unparseable file says which and why", () => {

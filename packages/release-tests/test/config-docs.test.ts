@@ -141,15 +141,13 @@ function appliedFileDefaults(): Map<string, unknown> {
   const c = minimalFileConfig();
   const p = c.providers[0]!;
   const out = new Map<string, unknown>([
-    ["server.host", c.host],
-    ["server.port", c.port],
-    ["server.bodyLimitBytes", c.bodyLimitBytes],
-    ["server.shutdownGraceMs", c.shutdownGraceMs],
     ["providers.*.type", p.type],
     ["providers.*.apiVersion", p.apiVersion],
+    ["providers.*.streamUsage", p.streamUsage],
     ["clients.models", c.clients[0]!.models],
     ["logLevel", c.logLevel],
   ]);
+  for (const [k, v] of Object.entries(c.server)) if (v !== undefined) out.set(`server.${k}`, v);
   for (const [k, v] of Object.entries(c.timeouts)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(c.retry)) out.set(`retry.${k}`, v);
   return out;
@@ -161,6 +159,12 @@ function declaredFileDefaults(): Map<string, unknown> {
     ["server.host", defaults.DEFAULT_HOST],
     ["server.port", defaults.DEFAULT_PORT],
     ["server.bodyLimitBytes", defaults.DEFAULT_BODY_LIMIT_BYTES],
+    ["server.responseLimitBytes", defaults.DEFAULT_RESPONSE_LIMIT_BYTES],
+    ["server.jsonDepthLimit", defaults.DEFAULT_JSON_DEPTH_LIMIT],
+    ["server.headersTimeoutMs", defaults.DEFAULT_HEADERS_TIMEOUT_MS],
+    ["server.bodyTimeoutMs", defaults.DEFAULT_BODY_TIMEOUT_MS],
+    ["server.requestTimeoutMs", defaults.DEFAULT_REQUEST_TIMEOUT_MS],
+    ["server.keepAliveTimeoutMs", defaults.DEFAULT_KEEP_ALIVE_TIMEOUT_MS],
     ["server.shutdownGraceMs", defaults.DEFAULT_SHUTDOWN_GRACE_MS],
   ]);
   for (const [k, v] of Object.entries(defaults.DEFAULT_TIMEOUTS)) out.set(`timeouts.${k}`, v);
@@ -251,9 +255,10 @@ describe("gateway environment variables", () => {
       ["PORT", defaults.DEFAULT_PORT],
       ["OPENAI_BASE_URL", defaults.DEFAULT_OPENAI_BASE_URL],
       ["LOG_LEVEL", bare.logLevel],
+      ["LOG_FORMAT", bare.logFormat],
     ]);
-    assert.equal(bare.host, defaults.DEFAULT_HOST);
-    assert.equal(bare.port, defaults.DEFAULT_PORT);
+    assert.equal(bare.server.host, defaults.DEFAULT_HOST);
+    assert.equal(bare.server.port, defaults.DEFAULT_PORT);
     assert.equal(keyed.providers[0]!.baseUrl, defaults.DEFAULT_OPENAI_BASE_URL);
     for (const [name, row] of envRows) {
       const stated = statedDefault(row.cells[envDefaultCol] ?? "");

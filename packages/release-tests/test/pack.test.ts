@@ -89,27 +89,36 @@ interface Installed {
   pkgDir: string;
 }
 
-/** npm pack the workspace package, then npm init + npm install the tarball into a fresh folder. */
-async function packAndInstall(dir: string): Promise<Installed> {
+/** Packs a workspace package into a fresh folder: its tarball's path and what it holds. */
+async function pack(dir: string): Promise<{ manifest: Manifest; tarball: string; files: string[] }> {
   const pkgRoot = join(PACKAGES_DIR, dir);
   const manifest = JSON.parse(readFileSync(join(pkgRoot, "package.json"), "utf8")) as Manifest;
-  const env = npmEnv();
   const dest = mkdtempSync(join(work, `${dir}-tarball-`));
-  let since = Date.now();
-  const packed = await run("npm", ["pack", "--json", "--pack-destination", dest], pkgRoot, env, 60_000);
+  const since = Date.now();
+  const packed = await run("npm", ["pack", "--json", "--pack-destination", dest], pkgRoot, npmEnv(), 60_000);
   expectOk("npm pack", packed);
   const [info] = JSON.parse(packed.stdout) as { filename: string; size: number; files: { path: string }[] }[];
   assert.ok(info, packed.stdout);
-  const tarball = join(dest, info.filename);
   progress(`${manifest.name}: packed ${info.files.length} files, ${(info.size / 1024).toFixed(0)} kB, in ${seconds(since)}`);
+  return { manifest, tarball: join(dest, info.filename), files: info.files.map((f) => f.path) };
+}
 
+/**
+ * npm pack the workspace package, then npm init + npm install the tarball into a fresh folder.
+ * The shared @mcpgw/openai-protocol is packed and installed beside it, as the registry would
+ * supply it once both are published; everything else comes from the registry.
+ */
+async function packAndInstall(dir: string): Promise<Installed> {
+  const env = npmEnv();
+  const { manifest, tarball, files } = await pack(dir);
+  const shared = await pack("openai-protocol");
   const home = mkdtempSync(join(work, `${dir}-install-`));
   expectOk("npm init -y", await run("npm", ["init", "-y"], home, env, 30_000));
-  since = Date.now();
-  progress(`${manifest.name}: npm install <tarball> in ${home} ...`);
-  expectOk("npm install", await run("npm", ["install", tarball], home, env, 200_000));
+  const since = Date.now();
+  progress(`${manifest.name}: npm install <tarball> ${shared.manifest.name} in ${home} ...`);
+  expectOk("npm install", await run("npm", ["install", tarball, shared.tarball], home, env, 200_000));
   progress(`${manifest.name}: installed in ${seconds(since)}`);
-  return { manifest, files: info.files.map((f) => f.path), tarball, home, pkgDir: join(home, "node_modules", ...manifest.name.split("/")) };
+  return { manifest, files, tarball, home, pkgDir: join(home, "node_modules", ...manifest.name.split("/")) };
 }
 
 /** Checks that hold for both packages: what the tarball holds, and that the installed copy stands alone. */
@@ -232,7 +241,7 @@ describe("@mcpgw/openai-gateway from its tarball", { timeout: 300_000 }, () => {
       const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 15_000);
       const onData = (d: Buffer) => {
         output += d;
-        const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+        const m = /listening on (https?:\/\/[\d.]+:\d+)/.exec(output);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]!);

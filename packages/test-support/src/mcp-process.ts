@@ -49,7 +49,7 @@ export async function connectMcp(opts: ConnectOptions = {}): Promise<McpProcess>
     cwd: MCP_PACKAGE_DIR,
   });
   let stderr = "";
-  transport.stderr!.setEncoding("utf8");
+  (transport.stderr as unknown as NodeJS.ReadableStream).setEncoding("utf8");
   transport.stderr!.on("data", (chunk: string) => (stderr += chunk));
 
   const client = new Client({ name: "e2e-test-client", version: "0.0.0" });

@@ -4,6 +4,15 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+// Far above any chat or embeddings answer, low enough that a runaway upstream cannot exhaust memory.
+export const DEFAULT_RESPONSE_LIMIT_BYTES = 32 * 1024 * 1024;
+export { DEFAULT_JSON_DEPTH_LIMIT } from "@mcpgw/openai-protocol";
+// nginx's client_header_timeout, client_body_timeout and keepalive_timeout.
+export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 75_000;
+// A body that keeps trickling in, a byte at a time inside bodyTimeoutMs, is still cut here (Node's default).
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 
 // Generous first-byte and total limits: a non-streaming completion sends its headers only when the

@@ -1,7 +1,11 @@
-/** The validated, resolved configuration that the rest of the gateway receives. Nothing reads process.env after start. */
+/** The validated, resolved configuration that the composition root receives. Nothing reads process.env after start. */
 export type ProviderType = "openai" | "azure" | "demo";
 
-export interface Provider {
+/**
+ * One upstream and its credentials. Only the provider clients (upstream/) are built from this:
+ * everything a route, an error or a log line can reach names a provider by `name` alone.
+ */
+export interface ProviderConfig {
   name: string;
   type: ProviderType;
   /** openai: base URL including /v1; azure: the resource endpoint. */
@@ -9,10 +13,13 @@ export interface Provider {
   apiKey: string | undefined;
   apiVersion: string;
   headers: Record<string, string>;
+  /** Ask for usage on streams (stream_options.include_usage) unless the client did. */
+  streamUsage: boolean;
 }
 
 export interface Target {
-  provider: Provider;
+  /** The provider's name. */
+  provider: string;
   /** The model name sent upstream (the deployment name for Azure). */
   model: string;
 }
@@ -23,6 +30,24 @@ export interface ClientKey {
   hash: Buffer;
   /** Model name patterns: exact names, `prefix*`, or `*`. */
   models: string[];
+}
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  /** The largest non-streaming upstream answer held in memory. */
+  responseLimitBytes: number;
+  jsonDepthLimit: number;
+  headersTimeoutMs: number;
+  /** The longest gap between two pieces of a request body. */
+  bodyTimeoutMs: number;
+  /** The whole request (headers and body), however it trickles in. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  shutdownGraceMs: number;
+  /** PEM texts, read at start; the gateway serves HTTPS when set. */
+  tls: { cert: string; key: string } | undefined;
 }
 
 export interface Timeouts {
@@ -41,22 +66,23 @@ export interface RetrySettings {
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
+/** json: one JSON object a line; pretty: readable lines; auto: pretty when stdout is a terminal. */
+export type LogFormat = "json" | "pretty" | "auto";
+
 export interface GatewayConfig {
-  host: string;
-  port: number;
-  bodyLimitBytes: number;
-  shutdownGraceMs: number;
+  server: ServerSettings;
   logLevel: LogLevel;
-  providers: Provider[];
+  logFormat: LogFormat;
+  providers: ProviderConfig[];
+  /** Public model name -> targets, tried in order. */
   aliases: Map<string, Target[]>;
-  passthrough: Provider | undefined;
+  /** The provider that serves model names no alias matches, by name. */
+  passthrough: string | undefined;
   clients: ClientKey[];
   timeouts: Timeouts;
   retry: RetrySettings;
   /** True when no upstream is configured and the offline demo model serves instead. */
   demo: boolean;
-  /** Every upstream secret, so that error text from upstreams can be scrubbed of them. */
-  secrets: string[];
 }
 
 export class ConfigError extends Error {

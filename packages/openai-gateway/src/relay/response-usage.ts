@@ -4,7 +4,7 @@
  * so the object after the last `"usage":` key is cut out and parsed alone; anything unexpected
  * falls back to parsing the whole body.
  */
-import type { Usage } from "../metrics.ts";
+import type { Usage } from "@mcpgw/openai-protocol";
 
 const KEY = '"usage"';
 

@@ -19,9 +19,11 @@ interface ChatBody {
   input?: unknown;
 }
 
-export function createDemoProvider(): ProviderClient {
+export function createDemoProvider(name: string): ProviderClient {
   let counter = 0;
   return {
+    name,
+    streamUsage: true,
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
       const body: ChatBody = req.body ? JSON.parse(req.body) : {};
       if (req.path === "/models") {

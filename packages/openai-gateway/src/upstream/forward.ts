@@ -1,17 +1,24 @@
 /**
  * Sends one client request upstream: each target of the model in order (fallback), each with a
- * bounded number of attempts (retry). Returns once a target answers 2xx — with the whole body for
- * non-streaming requests, so a connection that breaks mid-body is still retried, and with the body
- * unread for streams, after which nothing is retried.
+ * bounded number of attempts (the shared retry rule). Returns once a target has answered 2xx: with
+ * the whole body for non-streaming requests (so a connection that breaks mid-body is still
+ * retried), and for streams once the first event has arrived (so a stream that dies or errors
+ * before it is retried too); after that nothing is retried.
+ *
+ * An error that ends the forward (retries and targets used up, or the deadline) carries
+ * `x-should-retry: false`: the gateway has retried already, and a client SDK that retries on top
+ * multiplies the upstream generations (3 gateway attempts x 4 client attempts = 12).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { decideRetry, isRetryableStatus, recordLookup, type Failure, type Scrubber } from "@mcpgw/openai-protocol";
+import type { FastifyBaseLogger } from "fastify";
 import type { RetrySettings, Target } from "../config/types.ts";
-import type { GatewayError } from "../errors.ts";
-import type { Metrics } from "../metrics.ts";
-import { readAll, readCapped } from "./read-body.ts";
-import { isClientFault, isRetryableStatus, retryDelayMs } from "./retry-policy.ts";
-import type { ProviderClient, UpstreamHeaders, UpstreamResponse } from "./types.ts";
-import { errorFromException, errorFromUpstream, type Scrub } from "./upstream-errors.ts";
+import { GatewayError, upstreamBadResponse } from "../errors.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { UpstreamEvents, type EventBatch } from "../relay/upstream-events.ts";
+import { readCapped, readUpTo } from "./read-body.ts";
+import type { ProviderClient, UpstreamHeaders } from "./types.ts";
+import { errorFromException, errorFromUpstream } from "./upstream-errors.ts";
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -21,12 +28,15 @@ export interface Forwarder {
 
 export interface ForwardRequest {
   targets: Target[];
-  /** The public model name, for metrics. */
+  /** The public model name, for the fallback metric. */
   model: string;
   method: "GET" | "POST";
   path: string;
-  bodyFor(target: Target): string | undefined;
+  /** The body for one target; with `streamUsage`, asking for usage on the stream. */
+  bodyFor(target: Target, opts: { streamUsage: boolean }): string | undefined;
   stream: boolean;
+  /** The client did not ask for usage on its stream itself: the gateway asks for it, where the provider takes it. */
+  addsStreamUsage: boolean;
   requestId: string;
   /** Aborted when the client goes away or the total timeout passes; its reason is what gets thrown. */
   signal: AbortSignal;
@@ -36,45 +46,81 @@ export interface ForwardRequest {
 
 export interface Forwarded {
   target: Target;
-  response: UpstreamResponse;
-  /** The whole response body, for non-streaming requests. */
-  body: Buffer | undefined;
+  /** The upstream's content type when it is a plain one, else the usual one. */
+  contentType: string;
+  /** Non-streaming: the whole response body, scrubbed. */
+  body?: Buffer;
+  /** Streaming: the stream with its first events read, and whether the gateway asked for its usage (to strip it again). */
+  stream?: { events: UpstreamEvents; first: EventBatch; usageAdded: boolean };
 }
 
 type Outcome =
   | { ok: Forwarded }
-  | { error: GatewayError; retry: boolean; fallback: boolean; headers?: UpstreamHeaders };
+  | {
+      error: GatewayError;
+      /** The failure as the retry rule sees it (the upstream's own status and headers). */
+      failure: Failure;
+      /** Worth another attempt at all (credentials that failed once fail again). */
+      retryable: boolean;
+      /** Worth trying the next target (not the request's own fault). */
+      fallback: boolean;
+    };
 
 export function createForwarder(deps: {
   providers: Map<string, ProviderClient>;
   retry: RetrySettings;
-  scrub: Scrub;
+  scrub: Scrubber;
   metrics: Metrics;
+  responseLimitBytes: number;
+  log: FastifyBaseLogger;
 }): Forwarder {
-  const { providers, retry, scrub, metrics } = deps;
+  const { providers, retry, scrub, metrics, log } = deps;
 
-  async function attempt(req: ForwardRequest, target: Target, body: string | undefined): Promise<Outcome> {
-    const name = target.provider.name;
+  async function attempt(req: ForwardRequest, target: Target, client: ProviderClient, streamUsage: boolean): Promise<Outcome> {
+    const name = client.name;
+    let outcome = "error";
     try {
-      const res = await providers.get(name)!.send({
+      const res = await client.send({
         method: req.method,
         path: req.path,
         model: target.model,
-        body,
+        body: req.bodyFor(target, { streamUsage }),
         requestId: req.requestId,
         signal: req.signal,
       });
-      metrics.attempts.inc({ provider: name, outcome: String(res.statusCode) });
-      if (res.statusCode < 400) {
-        return { ok: { target, response: res, body: req.stream ? undefined : await readAll(res.body) } };
+      outcome = String(res.statusCode);
+      if (res.statusCode >= 300) {
+        const error = errorFromUpstream(res.statusCode, await readCapped(res.body, ERROR_BODY_LIMIT), res.headers, name, scrub);
+        const failure = { status: res.statusCode, header: recordLookup(res.headers) };
+        return { error, failure, retryable: res.statusCode >= 400, fallback: !isClientFault(res.statusCode) };
       }
-      const error = errorFromUpstream(res.statusCode, await readCapped(res.body, ERROR_BODY_LIMIT), res.headers, name, scrub);
-      const retryable = isRetryableStatus(res.statusCode);
-      return { error, retry: retryable, fallback: !isClientFault(res.statusCode), headers: res.headers };
+      const contentType = plainContentType(res.headers, req.stream ? "text/event-stream" : "application/json", scrub);
+      if (!req.stream) {
+        const { bytes, overflow } = await readUpTo(res.body, deps.responseLimitBytes);
+        if (overflow) {
+          outcome = "too_large";
+          const error = new GatewayError(502, `Upstream provider '${name}' sent an answer larger than this gateway holds (server.responseLimitBytes, ${deps.responseLimitBytes} bytes).`, { code: "upstream_response_too_large" });
+          return { error, failure: {}, retryable: false, fallback: true };
+        }
+        return { ok: { target, contentType, body: scrub.bytes(bytes) } };
+      }
+      const events = new UpstreamEvents(res.body, scrub, name);
+      const first = await events.first();
+      if (first.error) {
+        outcome = "stream_error";
+        return { error: first.error, failure: { status: first.error.status }, retryable: true, fallback: !isClientFault(first.error.status) };
+      }
+      if (first.ended && first.batch.events.length === 0 && !events.hasPending()) {
+        outcome = "empty_stream";
+        return { error: upstreamBadResponse(name, "the stream ended before its first event"), failure: {}, retryable: true, fallback: true };
+      }
+      return { ok: { target, contentType, stream: { events, first: first.batch, usageAdded: streamUsage } } };
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
-      metrics.attempts.inc({ provider: name, outcome: (err as { code?: string }).code ?? "error" });
-      return { error: errorFromException(err, name), retry: true, fallback: true };
+      outcome = (err as { code?: string }).code ?? outcome;
+      return { error: errorFromException(err, name), failure: {}, retryable: true, fallback: true };
+    } finally {
+      metrics.attempts.inc({ provider: name, outcome });
     }
   }
 
@@ -82,25 +128,56 @@ export function createForwarder(deps: {
     async forward(req) {
       let last: GatewayError | undefined;
       for (const [i, target] of req.targets.entries()) {
-        const body = req.bodyFor(target);
+        const client = providers.get(target.provider)!;
         for (let n = 1; ; n++) {
-          const outcome = await attempt(req, target, body);
+          const streamUsage = req.stream && req.addsStreamUsage && client.streamUsage;
+          const outcome = await attempt(req, target, client, streamUsage);
           if ("ok" in outcome) return outcome.ok;
+          if (streamUsage && rejectsStreamOptions(outcome.error)) {
+            // Asked again at once without it, and never sent it again: the stream still works, uncounted.
+            client.streamUsage = false;
+            log.warn({ provider: client.name }, "the upstream rejects stream_options: asking it again without, and from now on; its streams' tokens are not counted");
+            n--;
+            continue;
+          }
           last = outcome.error;
           if (!outcome.fallback) throw last;
-          if (!outcome.retry || n >= retry.maxAttempts) break;
-          const delay = retryDelayMs(n, outcome.headers, retry);
-          if (performance.now() + delay > req.deadline) throw last;
-          metrics.retries.inc({ provider: target.provider.name });
+          if (!outcome.retryable) break;
+          const decision = decideRetry(outcome.failure, n, retry);
+          if (!decision.retry) break;
+          if (performance.now() + decision.delayMs > req.deadline) throw final(last);
+          metrics.retries.inc({ provider: client.name });
           try {
-            await sleep(delay, undefined, { signal: req.signal });
+            await sleep(decision.delayMs, undefined, { signal: req.signal });
           } catch {
             throw req.signal.reason;
           }
         }
         if (i < req.targets.length - 1) metrics.fallbacks.inc({ model: req.model });
       }
-      throw last!;
+      throw final(last!);
     },
   };
+}
+
+/** The request itself was at fault: no other target would take it either. */
+function isClientFault(status: number): boolean {
+  return status === 400 || status === 413 || status === 415 || status === 422;
+}
+
+/** What the client gets once the gateway gives up: told not to retry what the gateway already has. */
+function final(error: GatewayError): GatewayError {
+  return isRetryableStatus(error.status) ? error.withHeaders({ "x-should-retry": "false" }) : error;
+}
+
+function rejectsStreamOptions(error: GatewayError): boolean {
+  return error.status === 400 && (error.param === "stream_options" || /stream_options/.test(error.message));
+}
+
+const PLAIN_CONTENT_TYPE = /^[\w.+-]{1,64}\/[\w.+-]{1,64}(\s*;\s*charset=[\w-]{1,32})?$/i;
+
+/** The upstream's content type when it is an ordinary one (and holds no secret), else the usual one. */
+function plainContentType(headers: UpstreamHeaders, fallback: string, scrub: Scrubber): string {
+  const value = headers["content-type"];
+  return typeof value === "string" && PLAIN_CONTENT_TYPE.test(value) && !scrub.leaks(value) ? value : fallback;
 }

@@ -3,10 +3,10 @@
  * and credentials for its provider type; the upstream key lives here and nowhere it could be echoed.
  */
 import type { Agent } from "undici";
-import type { Provider, Timeouts } from "../config/types.ts";
+import type { ProviderConfig, Timeouts } from "../config/types.ts";
 import type { ProviderClient, UpstreamRequest, UpstreamResponse } from "./types.ts";
 
-export function createHttpProvider(provider: Provider, agent: Agent, timeouts: Timeouts): ProviderClient {
+export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeouts: Timeouts): ProviderClient {
   const base = new URL(provider.baseUrl);
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, "");
@@ -24,6 +24,8 @@ export function createHttpProvider(provider: Provider, agent: Agent, timeouts: T
   };
 
   return {
+    name: provider.name,
+    streamUsage: provider.streamUsage,
     async send(req): Promise<UpstreamResponse> {
       const headers: Record<string, string> = { ...fixedHeaders, "x-request-id": req.requestId };
       if (req.body !== undefined) headers["content-type"] = "application/json";

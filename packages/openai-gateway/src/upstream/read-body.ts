@@ -1,22 +1,25 @@
 import type { Readable } from "node:stream";
 
-export async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-/** Reads at most `limit` bytes (enough for any error message), then drops the rest. */
-export async function readCapped(body: Readable, limit: number): Promise<string> {
+/**
+ * Reads a body up to `limit` bytes. Over the limit it stops reading, destroys the body (the
+ * connection goes) and says so: a non-streaming answer is held whole in memory, so it must be capped.
+ */
+export async function readUpTo(body: Readable, limit: number): Promise<{ bytes: Buffer; overflow: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
     size += (chunk as Buffer).length;
-    if (size >= limit) {
+    if (size > limit) {
       body.destroy();
-      break;
+      return { bytes: Buffer.concat(chunks), overflow: true };
     }
+    chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
+  return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), overflow: false };
+}
+
+/** Reads at most `limit` bytes as text (enough for any error message), then drops the rest. */
+export async function readCapped(body: Readable, limit: number): Promise<string> {
+  const { bytes } = await readUpTo(body, limit).catch(() => ({ bytes: Buffer.alloc(0) }));
+  return bytes.toString("utf8");
 }

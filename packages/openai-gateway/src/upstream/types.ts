@@ -14,12 +14,18 @@ export interface UpstreamRequest {
   path: string;
   /** The model the target names (Azure puts it in the URL as the deployment). */
   model: string;
-  body?: string;
+  body?: string | undefined;
   requestId: string;
   signal: AbortSignal;
 }
 
-/** One upstream provider as the forwarder sees it: send one request, get the raw response. */
+/**
+ * One upstream provider as the forwarder sees it: send one request, get the raw response. Its key
+ * lives inside `send`; nothing here exposes it.
+ */
 export interface ProviderClient {
+  readonly name: string;
+  /** Whether to ask this upstream for usage on streams; turned off for good once it rejects the field. */
+  streamUsage: boolean;
   send(request: UpstreamRequest): Promise<UpstreamResponse>;
 }

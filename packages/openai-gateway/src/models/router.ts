@@ -5,12 +5,10 @@
  */
 import type { ClientKey, GatewayConfig, Target } from "../config/types.ts";
 import { modelNotFound } from "../errors.ts";
-import { mayUse } from "./model-access.ts";
+import { mayUse } from "./access.ts";
 
 export interface ModelRouter {
   resolve(model: string, client: ClientKey): Target[];
-  /** Whether the name is an alias, or might be served by passthrough. */
-  isAlias(model: string): boolean;
 }
 
 export function createModelRouter(config: Pick<GatewayConfig, "aliases" | "passthrough">): ModelRouter {
@@ -23,6 +21,5 @@ export function createModelRouter(config: Pick<GatewayConfig, "aliases" | "passt
       if (passthrough) return [{ provider: passthrough, model }];
       throw modelNotFound(model);
     },
-    isAlias: (model) => aliases.has(model),
   };
 }

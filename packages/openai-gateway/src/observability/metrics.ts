@@ -1,8 +1,14 @@
 /**
  * Prometheus metrics, one registry per gateway instance (tests run several in one process).
- * Labels stay low-cardinality: route patterns, public model names and key *names*, never keys.
+ * Labels stay low-cardinality whatever clients send: route patterns, key *names*, provider names,
+ * and model names only once an upstream accepted them, each shortened and at most
+ * MAX_MODEL_LABELS distinct (the rest count as "other").
  */
+import type { Usage } from "@mcpgw/openai-protocol";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const MAX_LABEL_LENGTH = 128;
+export const MAX_MODEL_LABELS = 256;
 
 export interface Metrics {
   registry: Registry;
@@ -12,13 +18,24 @@ export interface Metrics {
   retries: Counter<"provider">;
   fallbacks: Counter<"model">;
   tokens: Counter<"key" | "model" | "kind">;
+  /** The label value for a model name (empty when none was accepted). */
+  modelLabel(name: string | undefined): string;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "gateway_process_" });
+  const models = new Set<string>();
   return {
     registry,
+    modelLabel(name) {
+      if (!name) return "";
+      const value = name.length > MAX_LABEL_LENGTH ? name.slice(0, MAX_LABEL_LENGTH) : name;
+      if (models.has(value)) return value;
+      if (models.size >= MAX_MODEL_LABELS) return "other";
+      models.add(value);
+      return value;
+    },
     requests: new Counter({
       name: "gateway_requests_total",
       help: "Client requests by route, method, status, public model and client key name. Status 499: the client went away.",
@@ -59,13 +76,9 @@ export function createMetrics(): Metrics {
   };
 }
 
-export interface Usage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-}
-
 export function countTokens(metrics: Metrics, key: string, model: string, usage: Usage | undefined): void {
   if (!usage) return;
-  if (typeof usage.prompt_tokens === "number") metrics.tokens.inc({ key, model, kind: "prompt" }, usage.prompt_tokens);
-  if (typeof usage.completion_tokens === "number") metrics.tokens.inc({ key, model, kind: "completion" }, usage.completion_tokens);
+  const label = metrics.modelLabel(model);
+  if (typeof usage.prompt_tokens === "number") metrics.tokens.inc({ key, model: label, kind: "prompt" }, usage.prompt_tokens);
+  if (typeof usage.completion_tokens === "number") metrics.tokens.inc({ key, model: label, kind: "completion" }, usage.completion_tokens);
 }

@@ -1,0 +1,128 @@
+/**
+ * The composition root: builds each part once from the config and hands each route only what it
+ * uses. The request path reads top to bottom: access log and request id -> protocol checks -> auth (onRequest,
+ * before the body is read) -> body (json-body) -> validate (route) -> pick upstream -> forward ->
+ * relay -> metrics and log (when the response closes). Upstream keys go into the provider clients
+ * and nowhere else.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
+import { createCompletions } from "./chat/completion.ts";
+import type { GatewayConfig } from "./config/types.ts";
+import { accessLog } from "./http/plugins/access-log.ts";
+import { clientAuth } from "./http/plugins/client-auth.ts";
+import { errorHandler, toGatewayError } from "./http/plugins/error-handler.ts";
+import { jsonBody } from "./http/plugins/json-body.ts";
+import { protocolErrors } from "./http/plugins/protocol-errors.ts";
+import { healthRoutes } from "./http/routes/health.ts";
+import { chatCompletionsRoute } from "./http/routes/v1/chat-completions.ts";
+import { embeddingsRoute } from "./http/routes/v1/embeddings.ts";
+import { modelsRoutes } from "./http/routes/v1/models.ts";
+import { serverOptions } from "./http/server-options.ts";
+import { createModelCatalog } from "./models/catalog.ts";
+import { createModelRouter } from "./models/router.ts";
+import { createLogger } from "./observability/logger.ts";
+import { createMetrics } from "./observability/metrics.ts";
+import { createForwarder } from "./upstream/forward.ts";
+import { createProviderClients } from "./upstream/provider-clients.ts";
+
+export interface Gateway {
+  app: FastifyInstance;
+  /** Stop accepting, let open requests finish, release the upstream pool. */
+  close(): Promise<void>;
+  /** Write out buffered log lines (before process.exit). */
+  flushLogs(): void;
+}
+
+export interface GatewayOptions {
+  /** Where JSON log lines go (default stdout; readable lines when it is a terminal). */
+  logDestination?: DestinationStream;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
+  const { logger, flush } = createLogger(config.logLevel, config.logFormat, options.logDestination);
+  const app = Fastify({
+    ...serverOptions(config.server),
+    loggerInstance: logger as FastifyBaseLogger,
+    // One access line per request instead (the access-log plugin), written when it ends.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: "idle",
+    // While draining, Fastify would answer a request that arrives on a kept-alive connection with a
+    // 503 body of its own. Node instead serves it and closes the connection after it (`connection:
+    // close`): nothing is lost, and the client's next request opens a connection elsewhere.
+    return503OnClosing: false,
+    // The router rejects a malformed URL before any hook or error handler runs: render it in OpenAI's shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const error = toGatewayError(err);
+      reply.raw.writeHead(error.status, { "content-type": "application/json" }).end(JSON.stringify(error.toBody()));
+    },
+  });
+
+  const upstream = createProviderClients(config.providers, config.timeouts);
+  const metrics = createMetrics();
+  const forwarder = createForwarder({
+    providers: upstream.clients,
+    retry: config.retry,
+    scrub: upstream.scrub,
+    metrics,
+    responseLimitBytes: config.server.responseLimitBytes,
+    log: app.log,
+  });
+  // The model parts get the names they route by, not the config object (which holds the keys).
+  const names = { aliases: config.aliases, passthrough: config.passthrough };
+  const catalog = createModelCatalog(names, forwarder, app.log);
+  const completions = createCompletions({ router: createModelRouter(names), forwarder, metrics, totalMs: config.timeouts.totalMs });
+  const described = {
+    demo: config.demo,
+    providers: config.providers.map((p) => ({ name: p.name, type: p.type })),
+    models: [...config.aliases.keys()],
+    passthrough: config.passthrough ?? null,
+  };
+  let draining = false;
+
+  app.register(accessLog, { metrics });
+  app.register(protocolErrors);
+  app.register(errorHandler);
+  app.register(jsonBody, { bodyLimitBytes: config.server.bodyLimitBytes, bodyTimeoutMs: config.server.bodyTimeoutMs, jsonDepthLimit: config.server.jsonDepthLimit });
+  app.register(async (probes) =>
+    healthRoutes(probes, {
+      registry: metrics.registry,
+      readiness: { draining: () => draining, describe: () => described },
+    }),
+  );
+  app.register(async (v1) => {
+    await v1.register(clientAuth, { clients: config.clients });
+    modelsRoutes(v1, { catalog });
+    chatCompletionsRoute(v1, { completions });
+    embeddingsRoute(v1, { completions });
+  });
+  app.addHook("onClose", async () => {
+    catalog.close();
+    await upstream.close();
+  });
+
+  return {
+    app,
+    async close() {
+      draining = true;
+      // app.close() closes idle keep-alive connections only once, at the start; a connection whose
+      // request finishes later would hold it open until the client drops it (keepAliveTimeout).
+      // Node skips connections with a response still in flight.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    },
+    flushLogs: flush,
+  };
+}

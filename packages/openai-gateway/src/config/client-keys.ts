@@ -1,0 +1,32 @@
+/** The client keys: from the config file (hashes, or variables holding the key) and from GATEWAY_API_KEYS. Only hashes are kept. */
+import { createHash } from "node:crypto";
+import type { ConfigFile } from "./schema.ts";
+import { ConfigError, type ClientKey } from "./types.ts";
+
+export function clientsFrom(file: ConfigFile | undefined, env: Record<string, string | undefined>): ClientKey[] {
+  const clients = [...(file ? fromFile(file, env) : []), ...fromEnv(env)];
+  const seen = new Set<string>();
+  for (const c of clients) {
+    if (seen.has(c.name)) throw new ConfigError(`clients: the name '${c.name}' is used twice`);
+    seen.add(c.name);
+  }
+  return clients;
+}
+
+function fromFile(file: ConfigFile, env: Record<string, string | undefined>): ClientKey[] {
+  return file.clients.map((c, i) => {
+    if (c.keyHash) return { name: c.name, hash: Buffer.from(c.keyHash.replace(/^sha256:/i, ""), "hex"), models: c.models };
+    const key = env[c.keyEnv!]?.trim();
+    if (!key) throw new ConfigError(`clients[${i}].keyEnv: environment variable ${c.keyEnv} is not set`);
+    return { name: c.name, hash: sha256(key), models: c.models };
+  });
+}
+
+function fromEnv(env: Record<string, string | undefined>): ClientKey[] {
+  const keys = (env.GATEWAY_API_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  return keys.map((key, i) => ({ name: `env-key-${i + 1}`, hash: sha256(key), models: ["*"] }));
+}
+
+export function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}

@@ -1,0 +1,29 @@
+/** POST /v1/chat/completions: unknown fields pass through untouched; only `model` (and, for counting, `stream_options`) change. */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Completions } from "../../../chat/completion.ts";
+import { parseBody } from "./validate-body.ts";
+
+const chatRequest = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(z.looseObject({ role: z.string() })).min(1),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+});
+
+export function chatCompletionsRoute(app: FastifyInstance, deps: { completions: Completions }): void {
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const body = parseBody(chatRequest, request.body);
+    const stream = body.stream === true;
+    const clientWantsUsage = body.stream_options?.include_usage === true;
+    return deps.completions.run(request, reply, {
+      path: "/chat/completions",
+      model: body.model,
+      stream,
+      clientWantsUsage,
+      // Usage is asked for on streams (where the provider takes it) so tokens are counted per key; stripped again unless the client asked.
+      bodyFor: (target, { streamUsage }) =>
+        JSON.stringify(streamUsage ? { ...body, model: target.model, stream_options: { ...body.stream_options, include_usage: true } } : { ...body, model: target.model }),
+    });
+  });
+}
