@@ -6,6 +6,7 @@
  *   npm run bench                       full run (minutes), rewrites docs/benchmarks.md
  *   npm run bench -- --quick            seconds; proves the harness end to end (written to a temp dir)
  *   npm run bench -- --only sequential,saturation --contestants direct,mcpgw,portkey
+ *   npm run bench -- --baseline ../before/packages/openai-gateway --out /tmp/ab   our gateway before and after a change
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { direct } from "./contestants/direct.ts";
-import { mcpgw, MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
+import { mcpgw, mcpgwBaseline, MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
 import { nginx } from "./contestants/nginx.ts";
 import { nodeProxy } from "./contestants/node-proxy.ts";
 import { portkey } from "./contestants/portkey.ts";
@@ -31,7 +32,6 @@ import { PACED_INTERVAL_MS, STREAM_CHUNKS } from "./upstream/constants.ts";
 import { startUpstream } from "./upstream/start-upstream.ts";
 
 const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp"] as const;
-const ALL: ContestantSpec[] = [direct, mcpgw, portkey, nodeProxy, nginx];
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 // The contestant gets core 0 to itself; the upstream, the load generator and this process share core 1.
 const CONTESTANT_CPU = 0;
@@ -43,12 +43,15 @@ const { values } = parseArgs({
     only: { type: "string" },
     contestants: { type: "string" },
     out: { type: "string" },
+    baseline: { type: "string" },
   },
 });
+const BASELINE = values.baseline ? [mcpgwBaseline(values.baseline)] : [];
+const ALL: ContestantSpec[] = [direct, mcpgw, ...BASELINE, portkey, nodeProxy, nginx];
 const quick = values.quick!;
 const only = new Set(values.only ? values.only.split(",") : SCENARIOS);
 for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) fail(`--only: unknown scenario '${s}' (${SCENARIOS.join(", ")})`);
-const wanted = values.contestants ? values.contestants.split(",") : ALL.map((s) => s.id);
+const wanted = values.contestants ? [...values.contestants.split(","), ...BASELINE.map((s) => s.id)] : ALL.map((s) => s.id);
 for (const id of wanted) if (!ALL.some((s) => s.id === id)) fail(`--contestants: unknown '${id}' (${ALL.map((s) => s.id).join(", ")})`);
 if (!wanted.includes("direct")) wanted.unshift("direct"); // every "added" figure is over direct
 const outDir = values.out ?? (quick ? join(tmpdir(), "mcpgw-bench-quick") : join(REPO, "docs"));

@@ -3,7 +3,7 @@
  * the raw results file that docs/benchmarks.md is generated from.
  */
 
-export type ContestantId = "direct" | "mcpgw" | "portkey" | "node-proxy" | "nginx";
+export type ContestantId = "direct" | "mcpgw" | "mcpgw-baseline" | "portkey" | "node-proxy" | "nginx";
 
 /** Everything the harness needs to start a contestant in front of the static upstream. */
 export interface StartContext {

@@ -180,7 +180,8 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
       for (const name of DEV_ONLY) assert.ok(!holds(name), `${image}: node_modules holds the dev-only package ${name}`);
       assert.equal(big.trim(), "", `${image}: large files under /app (a Node binary from the devDependency?):\n${big}`);
       const own = image === GATEWAY_IMAGE ? "openai-gateway" : "openai-gateway-mcp";
-      assert.deepEqual(packages.split(/\s+/).filter(Boolean), [own], `${image}: only its own workspace under /app/packages`);
+      // Its own workspace and the rules both services share (a production dependency), nothing else.
+      assert.deepEqual(packages.split(/\s+/).filter(Boolean), [own, "openai-protocol"], `${image}: only its own workspace and openai-protocol under /app/packages`);
       // Each image carries its own service's dependencies, not the other's.
       const foreign = image === GATEWAY_IMAGE ? ["openai", "@modelcontextprotocol"] : ["fastify", "prom-client"];
       for (const name of foreign) assert.ok(!holds(name), `${image}: holds ${name}, which only the other service needs`);

@@ -23,6 +23,7 @@ type Contestant = BenchResults["contestants"][number];
 const ROLE: Record<ContestantId, string> = {
   direct: "the client calls the upstream itself: the baseline every *added* figure is measured from",
   mcpgw: "our gateway",
+  "mcpgw-baseline": "our gateway built from another checkout (`--baseline DIR`): before/after a change, in the same run",
   portkey: "Portkey's open-source gateway",
   "node-proxy": "a bare `node:http` proxy: the floor for a gateway written in Node",
   nginx: "nginx `proxy_pass`: the native floor",

@@ -30,11 +30,18 @@ export interface JsonBodyOptions {
 
 const LINGER_MS = 30_000;
 const LINGER_IDLE_MS = 5_000;
+const lingering = new WeakSet<IncomingMessage>();
 
 export const jsonBody = fp(
   async function jsonBody(app: FastifyInstance, opts: JsonBodyOptions) {
     // Dropping Fastify's parsers makes any other content type a 415.
     app.removeAllContentTypeParsers();
+    // Fastify asks for `connection: close` after any body error; a lingering body keeps the
+    // connection open until it ends, so the client decides (its own `connection: close` still counts).
+    app.addHook("onSend", (request, reply, payload, done) => {
+      if (lingering.has(request.raw)) reply.removeHeader("connection");
+      done(null, payload);
+    });
     app.addContentTypeParser("application/json", (request, payload, done) => {
       readJson(request.raw, opts).then(
         (value) => done(null, value),
@@ -108,13 +115,11 @@ function parse(body: Buffer, depthLimit: number): unknown {
 }
 
 const tooLarge = (limit: number) =>
-  new GatewayError(413, `The request body is larger than this gateway accepts (${limit} bytes).`, {
-    code: "request_too_large",
-    headers: { connection: "keep-alive" }, // over Fastify's `close`: see linger()
-  });
+  new GatewayError(413, `The request body is larger than this gateway accepts (${limit} bytes).`, { code: "request_too_large" });
 
 /** Reads and drops what the client still sends after the 413, then closes a connection that has not ended by itself. */
 function linger(req: IncomingMessage): void {
+  lingering.add(req);
   const socket = req.socket;
   const close = () => socket.destroy();
   const total = setTimeout(close, LINGER_MS);
