@@ -9,7 +9,7 @@ import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
 import { Writable } from "node:stream";
 import OpenAI from "openai";
 import { createGateway, loadConfig } from "../src/index.ts";
-import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
+import { apiErrorOf, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-model-list-upstream-key-0123";
 const CLIENT_KEY = "gw-model-list-client-key";
@@ -37,16 +37,6 @@ after(async () => {
 
 const sdk = (gw: GatewayProcess) => new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0, timeout: 10_000 });
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected the call to fail");
-}
-
 test("the upstream's list is down: the aliases are still listed, and the log says which provider failed", T, async () => {
   up.setDefault(MODELS, { kind: "status", status: 503 });
   const page = await sdk(withAliases).models.list();
@@ -62,7 +52,7 @@ test("the upstream's list is down: the aliases are still listed, and the log say
 
 test("an unreadable upstream list: 502 that names the provider (no aliases to fall back on)", T, async () => {
   up.setDefault(MODELS, { kind: "status", status: 200, body: "<html>this is not a model list</html>" });
-  const err = await rejection(sdk(passthroughOnly).models.list());
+  const err = await apiErrorOf(sdk(passthroughOnly).models.list());
   assert.equal(err.status, 502);
   assert.match(err.message, /'fake'/);
   assert.ok(!JSON.stringify(err.error).includes("<html>"));
@@ -80,7 +70,7 @@ test("an unreadable upstream list: 502 that names the provider (no aliases to fa
 
 test("a list that is JSON but not a list (no data array): 502 too", T, async () => {
   up.setDefault(MODELS, { kind: "status", status: 200, body: { object: "list", data: "nope" } });
-  const err = await rejection(sdk(passthroughOnly).models.list());
+  const err = await apiErrorOf(sdk(passthroughOnly).models.list());
   assert.equal(err.status, 502);
   assert.match(err.message, /'fake'/);
 });

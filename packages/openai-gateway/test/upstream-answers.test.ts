@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { startFakeUpstream, type Behaviour, type FakeUpstream } from "@mcpgw/fake-upstream";
 import OpenAI from "openai";
-import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
+import { apiErrorOf, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-answers-upstream-key-0123456789";
 const CLIENT_KEY = "gw-answers-client-key";
@@ -53,16 +53,6 @@ after(async () => {
 
 const chats = (up: FakeUpstream) => up.requests.filter((r) => r.path === CHAT);
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected the call to fail");
-}
-
 async function text(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<string> {
   let out = "";
   for await (const chunk of stream) out += chunk.choices[0]?.delta.content ?? "";
@@ -72,7 +62,7 @@ async function text(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletion
 describe("x-should-retry: the gateway tells clients not to stack their retries on its own", () => {
   test("a 500 on every attempt: the client gets x-should-retry: false after the gateway's 3 attempts", T, async () => {
     primary.setDefault(CHAT, { kind: "status", status: 500 });
-    const err = await rejection(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
     assert.equal(err.status, 500);
     assert.equal(err.headers?.get("x-should-retry"), "false");
     assert.equal(chats(primary).length, 3);
@@ -80,13 +70,13 @@ describe("x-should-retry: the gateway tells clients not to stack their retries o
   test("with the SDK's own retries on, a persistent 500 still costs only the gateway's 3 upstream attempts", T, async () => {
     primary.setDefault(CHAT, { kind: "status", status: 500 });
     const retrying = new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 3, timeout: 20_000 });
-    await rejection(retrying.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    await apiErrorOf(retrying.chat.completions.create({ model: "solo", messages: MESSAGES }));
     assert.equal(chats(primary).length, 3, "the SDK retried what the gateway had already retried");
   });
   test("a 429 whose retry-after is beyond retry.maxRetryAfterMs: not retried by the gateway, and x-should-retry: false", T, async () => {
     primary.setDefault(CHAT, { kind: "status", status: 429, headers: { "retry-after": "120" } });
     const started = performance.now();
-    const err = await rejection(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
     assert.equal(err.status, 429);
     assert.equal(err.headers?.get("retry-after"), "120");
     assert.equal(err.headers?.get("x-should-retry"), "false");
@@ -95,7 +85,7 @@ describe("x-should-retry: the gateway tells clients not to stack their retries o
   });
   test("a 400 is the request's own fault: no header that would change the SDK's mind", T, async () => {
     primary.enqueue(CHAT, { kind: "status", status: 400 });
-    const err = await rejection(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
     assert.equal(err.status, 400);
     assert.equal(err.headers?.get("x-should-retry"), null);
   });
@@ -110,7 +100,7 @@ describe("an upstream that rejects the gateway's credentials", () => {
   for (const status of [401, 403]) {
     test(`upstream ${status}: 502 upstream_auth_failed with the upstream's scrubbed message, not the client's 401`, T, async () => {
       primary.setDefault(CHAT, rejected(status));
-      const err = await rejection(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
+      const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
       assert.equal(err.status, 502);
       assert.equal(err.code, "upstream_auth_failed");
       assert.match(err.message, /primary/);
@@ -128,7 +118,7 @@ describe("an upstream that rejects the gateway's credentials", () => {
   });
   test("a gateway key that is wrong is still the client's 401, told apart by its code", T, async () => {
     const wrong = new OpenAI({ apiKey: "not-a-client-key", baseURL: gw.baseURL, maxRetries: 0 });
-    const err = await rejection(wrong.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    const err = await apiErrorOf(wrong.chat.completions.create({ model: "solo", messages: MESSAGES }));
     assert.equal(err.status, 401);
     assert.equal(err.code, "invalid_api_key");
   });
@@ -156,7 +146,7 @@ describe("a stream is committed on the upstream's first event, not before", () =
   });
   test("a stream that dies on every attempt before its first event: an HTTP error, not a 200 with an error event", T, async () => {
     primary.setDefault(CHAT, { kind: "sse", events: [], reset: true });
-    const err = await rejection(client.chat.completions.create({ model: "solo", messages: MESSAGES, stream: true }));
+    const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES, stream: true }));
     assert.equal(err.status, 502);
     assert.equal(err.headers?.get("x-should-retry"), "false");
   });
@@ -197,7 +187,7 @@ describe("provider settings", () => {
   });
   test("a whole answer over server.responseLimitBytes: 502 that says so; one under it passes", T, async () => {
     primary.enqueue(CHAT, { kind: "big-json", bytes: 2 * 1024 * 1024 }, { kind: "big-json", bytes: 512 * 1024 });
-    const err = await rejection(otherClient().chat.completions.create({ model: "gpt-4o-mini", messages: MESSAGES }));
+    const err = await apiErrorOf(otherClient().chat.completions.create({ model: "gpt-4o-mini", messages: MESSAGES }));
     assert.equal(err.status, 502);
     assert.equal(err.code, "upstream_response_too_large");
     const ok = await otherClient().chat.completions.create({ model: "gpt-4o-mini", messages: MESSAGES });

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { startGateway, type GatewayProcess } from "@mcpgw/test-support";
+import { apiErrorOf, startGateway, type GatewayProcess } from "@mcpgw/test-support";
 
 const UPSTREAM_KEY = "sk-connections-test-upstream-key";
 const CLIENT_KEY = "gw-connections-client-key";
@@ -64,16 +64,6 @@ function gatewayFor(baseUrl: string, env: Record<string, string> = {}, timeouts:
 
 const clientOf = (gw: GatewayProcess) => new OpenAI({ apiKey: CLIENT_KEY, baseURL: gw.baseURL, maxRetries: 0, timeout: 15_000 });
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected the request to fail");
-}
-
 describe("an HTTPS upstream", () => {
   const seen = { requests: 0, auth: [] as string[] };
   let server: ReturnType<typeof createHttpsServer>;
@@ -112,7 +102,7 @@ describe("an HTTPS upstream", () => {
     const gw = await gatewayFor(baseUrl);
     try {
       const before = seen.requests;
-      const err = await rejection(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
+      const err = await apiErrorOf(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
       assert.equal(err.status, 502);
       assert.equal(err.code, "upstream_unreachable");
       assert.match(err.message, /TLS certificate was rejected \(DEPTH_ZERO_SELF_SIGNED_CERT\).*NODE_EXTRA_CA_CERTS/);
@@ -129,7 +119,7 @@ test("a port nobody listens on: 502 'connection refused' after the retries", asy
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const gw = await gatewayFor(`http://127.0.0.1:${port}/v1`);
   try {
-    const err = await rejection(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
+    const err = await apiErrorOf(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
     assert.equal(err.status, 502);
     assert.deepEqual(Object.keys(err.error as object).sort(), ["code", "message", "param", "type"]);
     assert.match(err.message, /Could not reach upstream provider 'up': connection refused/);
@@ -149,7 +139,7 @@ test("a TLS handshake that never finishes: 504 after connectMs, per attempt", as
   const gw = await gatewayFor(`https://127.0.0.1:${port}/v1`, {}, { connectMs: 300, firstByteMs: 10_000 });
   try {
     const start = performance.now();
-    const err = await rejection(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
+    const err = await apiErrorOf(clientOf(gw).chat.completions.create({ model: "m", messages: MESSAGES }));
     const ms = performance.now() - start;
     assert.equal(err.status, 504);
     assert.match(err.message, /did not answer in time \(connect\)/);

@@ -2,3 +2,4 @@ export { configFor, GATEWAY_BIN, runGateway, startGateway, startGatewayOverFakeU
 export { callTool, cleanEnv, connectMcp, MCP_CLI, MCP_PACKAGE_DIR, runMcp, textOf, type ConnectOptions, type McpProcess } from "./mcp-process.ts";
 export { rawExchange, type RawExchange, type RawOptions } from "./raw-http.ts";
 export { runToExit, type RunResult } from "./run-to-exit.ts";
+export { apiErrorOf } from "./api-error.ts";

@@ -38,6 +38,14 @@ export class UpstreamEvents {
     this.body = body;
     this.scrub = scrub;
     this.provider = provider;
+    // Between first() and pump() nobody else listens: an error there must not be an unhandled
+    // 'error' event (pump() sees it as the body being destroyed).
+    body.on("error", () => {});
+  }
+
+  /** Lets the upstream's connection go, when the stream will not be relayed (it failed before it started). */
+  discard(): void {
+    this.body.destroy();
   }
 
   /** The events up to and including the first one that carries data; rejects if the body fails first. */
@@ -83,6 +91,7 @@ export class UpstreamEvents {
    */
   pump(onBatch: (batch: EventBatch) => boolean, client: { watch(drained: () => void, gone: () => void): () => void }): Promise<void> {
     const { body } = this;
+    if (!this.ended && body.destroyed) return Promise.reject(body.errored ?? new Error("the upstream closed the stream early"));
     if (this.ended) {
       // Already over while the first events were read (a whole JSON answer to a stream request).
       const rest = this.splitter.flush();

@@ -107,6 +107,7 @@ export function createForwarder(deps: {
       const events = new UpstreamEvents(res.body, scrub, name);
       const first = await events.first();
       if (first.error) {
+        events.discard();
         outcome = "stream_error";
         return { error: first.error, failure: { status: first.error.status }, retryable: true, fallback: !isClientFault(first.error.status) };
       }
@@ -116,11 +117,15 @@ export function createForwarder(deps: {
       }
       return { ok: { target, contentType, stream: { events, first: first.batch, usageAdded: streamUsage } } };
     } catch (err) {
-      if (req.signal.aborted) throw req.signal.reason;
-      outcome = (err as { code?: string }).code ?? outcome;
+      // The client left or the total timeout passed: not an outcome of the upstream's.
+      if (req.signal.aborted) {
+        outcome = "";
+        throw req.signal.reason;
+      }
+      outcome = (err as { code?: string }).code ?? "error";
       return { error: errorFromException(err, name), failure: {}, retryable: true, fallback: true };
     } finally {
-      metrics.attempts.inc({ provider: name, outcome });
+      if (outcome) metrics.attempts.inc({ provider: name, outcome });
     }
   }
 

@@ -29,7 +29,7 @@ export const accessLog = fp(
     const { metrics } = opts;
     app.decorateRequest("requestedModel", undefined);
     app.decorateRequest("modelAccepted", false);
-    app.addHook("onRequest", async (request, reply) => {
+    app.addHook("onRequest", (request, reply, done) => {
       reply.header("x-request-id", request.id);
       const start = performance.now();
       reply.raw.once("close", () => {
@@ -53,6 +53,7 @@ export const accessLog = fp(
           finished ? "request completed" : "client went away",
         );
       });
+      done();
     });
   },
   { name: "access-log" },

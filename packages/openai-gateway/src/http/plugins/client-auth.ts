@@ -32,8 +32,13 @@ export const clientAuth = fp(
   async function clientAuth(app: FastifyInstance, opts: { clients: ClientKey[] }) {
     const authenticate = createAuthenticator(opts.clients);
     if (!app.hasRequestDecorator("client")) app.decorateRequest("client", undefined);
-    app.addHook("onRequest", async (request) => {
-      request.client = authenticate(request.headers.authorization);
+    app.addHook("onRequest", (request, _reply, done) => {
+      try {
+        request.client = authenticate(request.headers.authorization);
+      } catch (err) {
+        return done(err as Error);
+      }
+      done();
     });
   },
   { name: "client-auth" },

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { clip } from "../../client-text.ts";
 import { GatewayError, badRequest } from "../../errors.ts";
+import { keepsConnection } from "./json-body.ts";
 
 export const errorHandler = fp(
   async function errorHandler(app: FastifyInstance) {
@@ -17,6 +18,8 @@ export const errorHandler = fp(
       const error = toGatewayError(err);
       if (error.status >= 500 && !(err instanceof GatewayError)) request.log.error({ err }, "unexpected error");
       else request.log.debug({ status: error.status, message: error.message }, "request failed");
+      // Fastify asked for `connection: close` after a body error; a body being drained keeps it (json-body).
+      if (keepsConnection(request.raw)) reply.removeHeader("connection");
       return reply.code(error.status).headers(error.headers).send(error.toBody());
     });
     app.setNotFoundHandler((request, reply) => {

@@ -6,9 +6,13 @@
  *
  * A 413 is sent while the client may still be sending. Closing then (Fastify asks for `connection:
  * close` on every body error) would make the kernel reset the connection, and the client would
- * see a network error instead of the 413. So the connection is kept, the rest of the body is read
- * and dropped (nginx's lingering close) for at most LINGER_MS in all and LINGER_IDLE_MS between
- * pieces, and the connection is closed only if the body has not ended by then.
+ * see a network error instead of the 413. So the connection is kept (see keepsConnection), the
+ * rest of the body is read and dropped (nginx's lingering close) for at most LINGER_MS in all and
+ * LINGER_IDLE_MS between pieces, and the connection is closed only if the body has not ended by then.
+ *
+ * Stalled bodies are found by one sweep every quarter of bodyTimeoutMs over the bodies being read,
+ * not by a timer per request: most bodies arrive whole with their headers, and the hot path should
+ * not pay for the rare one that stalls.
  *
  * Plain JSON.parse instead of Fastify's prototype-poisoning-safe parser: bodies are only ever read
  * and serialised again, never merged into objects, and this is the hot path.
@@ -32,72 +36,81 @@ const LINGER_MS = 30_000;
 const LINGER_IDLE_MS = 5_000;
 const lingering = new WeakSet<IncomingMessage>();
 
+/** Whether a body error's response may keep the connection (its body is being drained): the error handler asks. */
+export const keepsConnection = (req: IncomingMessage): boolean => lingering.has(req);
+
+interface Reading {
+  lastDataAt: number;
+  stall(): void;
+}
+
 export const jsonBody = fp(
   async function jsonBody(app: FastifyInstance, opts: JsonBodyOptions) {
+    const reading = new Set<Reading>();
+    const sweep = setInterval(() => {
+      const now = performance.now();
+      for (const r of reading) if (now - r.lastDataAt >= opts.bodyTimeoutMs) r.stall();
+    }, Math.max(50, Math.floor(opts.bodyTimeoutMs / 4)));
+    sweep.unref();
+    app.addHook("onClose", async () => clearInterval(sweep));
+
     // Dropping Fastify's parsers makes any other content type a 415.
     app.removeAllContentTypeParsers();
-    // Fastify asks for `connection: close` after any body error; a lingering body keeps the
-    // connection open until it ends, so the client decides (its own `connection: close` still counts).
-    app.addHook("onSend", (request, reply, payload, done) => {
-      if (lingering.has(request.raw)) reply.removeHeader("connection");
-      done(null, payload);
-    });
-    app.addContentTypeParser("application/json", (request, payload, done) => {
-      readJson(request.raw, opts).then(
-        (value) => done(null, value),
-        (err: GatewayError) => done(err, undefined),
-      );
-    });
+    app.addContentTypeParser("application/json", (request, _payload, done) => readJson(request.raw, opts, reading, done));
   },
   { name: "json-body" },
 );
 
-function readJson(req: IncomingMessage, opts: JsonBodyOptions): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (declared > opts.bodyLimitBytes) {
-      linger(req);
-      return reject(tooLarge(opts.bodyLimitBytes));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const stop = () => {
-      clearTimeout(idle);
-      req.off("data", onData).off("end", onEnd).off("error", onError);
-    };
-    const idle = setTimeout(() => {
+function readJson(req: IncomingMessage, opts: JsonBodyOptions, reading: Set<Reading>, done: (err: Error | null, body?: unknown) => void): void {
+  if (Number(req.headers["content-length"]) > opts.bodyLimitBytes) {
+    linger(req);
+    return done(tooLarge(opts.bodyLimitBytes));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const stop = () => {
+    reading.delete(watch);
+    req.off("data", onData).off("end", onEnd).off("error", onError);
+  };
+  const watch: Reading = {
+    lastDataAt: performance.now(),
+    stall() {
       stop();
       // The body will not complete: the connection cannot carry another request.
-      reject(new GatewayError(408, `The request body stopped arriving: nothing came for ${opts.bodyTimeoutMs / 1000} s.`, {
-        code: "request_timeout",
-        headers: { connection: "close" },
-      }));
-    }, opts.bodyTimeoutMs);
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > opts.bodyLimitBytes) {
-        stop();
-        linger(req);
-        reject(tooLarge(opts.bodyLimitBytes));
-        return;
-      }
-      chunks.push(chunk);
-      idle.refresh();
-    };
-    const onEnd = () => {
+      done(
+        new GatewayError(408, `The request body stopped arriving: nothing came for ${opts.bodyTimeoutMs / 1000} s.`, {
+          code: "request_timeout",
+          headers: { connection: "close" },
+        }),
+      );
+    },
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > opts.bodyLimitBytes) {
       stop();
-      try {
-        resolve(parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), opts.jsonDepthLimit));
-      } catch (err) {
-        reject(err);
-      }
-    };
-    const onError = (err: Error) => {
-      stop();
-      reject(badRequest(`The request body could not be read: ${err.message}`, null, "invalid_body"));
-    };
-    req.on("data", onData).on("end", onEnd).on("error", onError);
-  });
+      linger(req);
+      return done(tooLarge(opts.bodyLimitBytes));
+    }
+    chunks.push(chunk);
+    watch.lastDataAt = performance.now();
+  };
+  const onEnd = () => {
+    stop();
+    let value: unknown;
+    try {
+      value = parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), opts.jsonDepthLimit);
+    } catch (err) {
+      return done(err as GatewayError);
+    }
+    done(null, value);
+  };
+  const onError = (err: Error) => {
+    stop();
+    done(badRequest(`The request body could not be read: ${err.message}`, null, "invalid_body"));
+  };
+  reading.add(watch);
+  req.on("data", onData).on("end", onEnd).on("error", onError);
 }
 
 function parse(body: Buffer, depthLimit: number): unknown {

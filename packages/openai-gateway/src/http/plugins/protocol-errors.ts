@@ -18,10 +18,11 @@ import { GatewayError, badRequest } from "../../errors.ts";
 export const protocolErrors = fp(
   async function protocolErrors(app: FastifyInstance) {
     // Node answers a missing Host itself with an empty 400 unless told not to check (requireHostHeader: false).
-    app.addHook("onRequest", async (request) => {
+    app.addHook("onRequest", (request, _reply, done) => {
       if (request.raw.httpVersion === "1.1" && request.headers.host === undefined) {
-        throw badRequest("An HTTP/1.1 request must carry a Host header.", null, "missing_host_header");
+        return done(badRequest("An HTTP/1.1 request must carry a Host header.", null, "missing_host_header"));
       }
+      done();
     });
     // Without a listener Node answers an unknown expectation with an empty 417.
     app.server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => {
