@@ -4,15 +4,20 @@
  * after it. Plain answers take a lean JSON request (gateway-http.ts); streamed answers, for
  * progress, take the official openai SDK (its own retries off), loaded in the background after
  * initialize so that it costs neither the server's start nor the first streamed call.
+ *
+ * What is retried is the shared rule (@mcpgw/openai-protocol's decideRetry: 408, 409, 429, 5xx,
+ * connection errors and timeouts, and the gateway's x-should-retry has the last word), so the
+ * gateway's retries and these do not multiply. A plain chat answer that outlasted TIMEOUT is never
+ * asked again here: the gateway may still be generating it, and a second request would pay for it twice.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { decideRetry, OPENAI_RETRY, type RetryDecision, type RetrySettings } from "@mcpgw/openai-protocol";
 import type OpenAI from "openai";
-import { APIConnectionTimeoutError } from "openai/core/error";
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import pRetry, { AbortError } from "p-retry";
-import { describeFailure } from "./gateway-errors.ts";
+import { describeFailure, type StopReason } from "./gateway-errors.ts";
 import { createJsonClient } from "./gateway-http.ts";
 import type { Logger } from "./log.ts";
-import { isRetryable, retryDelayMs } from "./retry-policy.ts";
 import type { Settings } from "./settings.ts";
 
 export interface ChatRequest {
@@ -44,21 +49,36 @@ export interface GatewayClient {
 
 /** Room for the backoff waits between attempts, on top of TIMEOUT per attempt. */
 const WAIT_ALLOWANCE_MS = 30_000;
+/** Our per-attempt TIMEOUT is the one that fires; the SDK's own timeout only backs it up. */
+const SDK_TIMEOUT_SLACK_MS = 5_000;
+
+interface CallOptions {
+  /** What is being done, for messages: "chat completion with model 'x'". */
+  what: string;
+  model?: string | undefined;
+  signal: AbortSignal | undefined;
+  /** Whether an attempt that outlasted TIMEOUT may be made again. */
+  retryTimeouts: boolean;
+}
 
 export function createGatewayClient(settings: Settings, log: Logger): GatewayClient {
   const http = createJsonClient(settings.gatewayUrl, settings.gatewayApiKey);
   let sdk: Promise<OpenAI> | undefined;
-  const streamingClient = () =>
+  const openai = () =>
     (sdk ??= import("openai").then(
-      ({ default: OpenAI }) => new OpenAI({ baseURL: settings.gatewayUrl, apiKey: settings.gatewayApiKey, maxRetries: 0, timeout: settings.timeoutMs }),
+      ({ default: OpenAI }) =>
+        new OpenAI({ baseURL: settings.gatewayUrl, apiKey: settings.gatewayApiKey, maxRetries: 0, timeout: settings.timeoutMs + SDK_TIMEOUT_SLACK_MS }),
     ));
+  const retry: RetrySettings = { ...OPENAI_RETRY, maxAttempts: settings.maxRetries + 1 };
   const overallMs = settings.timeoutMs * (settings.maxRetries + 1) + WAIT_ALLOWANCE_MS;
 
-  async function call<T>(what: string, model: string | undefined, signal: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function call<T>(opts: CallOptions, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { what, signal } = opts;
     const deadline = AbortSignal.timeout(overallMs);
     const callSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const startedAt = performance.now();
     let attempts = 0;
+    let stop: StopReason | undefined;
     try {
       return await pRetry(
         async () => {
@@ -67,11 +87,22 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
           try {
             return await attempt(AbortSignal.any([callSignal, attemptTimeout]));
           } catch (err) {
-            if (!attemptTimeout.aborted || callSignal.aborted) throw err;
-            // The SDK reports our per-attempt abort as a user abort: call it what it is, a timeout,
-            // still final if the answer had already started (AbortError stops p-retry).
+            if (callSignal.aborted) throw err;
+            if (!attemptTimeout.aborted && !(err instanceof APIConnectionTimeoutError)) throw err;
+            // The SDK reports our per-attempt abort as a user abort: call it what it is, a timeout.
+            // Final (AbortError stops p-retry) if the answer had already started, or if asking
+            // again would pay for a generation the gateway may still be running.
             const timeout = new APIConnectionTimeoutError();
-            throw err instanceof AbortError ? new AbortError(timeout) : timeout;
+            if (err instanceof AbortError) {
+              stop = "answer started";
+              throw new AbortError(timeout);
+            }
+            if (!opts.retryTimeouts) {
+              stop = "plain answer timed out";
+              log.warn(`${what}: attempt ${attempts} timed out (TIMEOUT=${settings.timeoutMs / 1000} s); not asked for again, the gateway may still be generating it`);
+              throw new AbortError(timeout);
+            }
+            throw timeout;
           }
         },
         {
@@ -80,14 +111,16 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
           // No delay of p-retry's own: the wait depends on the error (Retry-After), so shouldRetry takes it.
           minTimeout: 0,
           maxTimeout: 0,
-          onFailedAttempt: ({ error, attemptNumber }) =>
-            log.warn(`${what}: attempt ${attemptNumber} failed`, { error: error.message }),
-          shouldRetry: async ({ error, retriesConsumed }) => {
-            if (!isRetryable(error)) return false;
-            const delay = retryDelayMs(error, retriesConsumed + 1);
-            if (performance.now() - startedAt + delay > overallMs) return false;
-            log.info(`${what}: retrying in ${Math.round(delay)} ms`);
-            await sleep(delay, undefined, { signal: callSignal });
+          onFailedAttempt: ({ error, attemptNumber }) => log.warn(`${what}: attempt ${attemptNumber} failed`, { error: error.message }),
+          shouldRetry: async ({ error, attemptNumber }) => {
+            const decision = retryDecision(error, attemptNumber, retry);
+            if (!decision.retry) {
+              stop = decision.why;
+              return false;
+            }
+            if (performance.now() - startedAt + decision.delayMs > overallMs) return false;
+            log.info(`${what}: retrying in ${Math.round(decision.delayMs)} ms`);
+            await sleep(decision.delayMs, undefined, { signal: callSignal });
             return true;
           },
         },
@@ -98,15 +131,17 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
         attempts,
         cancelled: signal?.aborted ?? false,
         deadlineMs: deadline.aborted ? overallMs : undefined,
+        stop,
         what,
-        model,
+        model: opts.model,
       });
     }
   }
 
   return {
     chat(request, { signal, onText }) {
-      return call(`chat completion with model '${request.model}'`, request.model, signal, async (s) => {
+      const what = `chat completion with model '${request.model}'`;
+      return call({ what, model: request.model, signal, retryTimeouts: onText !== undefined }, async (s) => {
         if (!onText) {
           const c = await http.post<OpenAI.ChatCompletion>("/chat/completions", { ...request, stream: false }, s);
           const choice = c.choices[0];
@@ -117,8 +152,8 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
             usage: usageOf(c.usage),
           };
         }
-        const openai = await streamingClient();
-        const stream = await openai.chat.completions.create(
+        const client = await openai();
+        const stream = await client.chat.completions.create(
           { ...request, stream: true, stream_options: { include_usage: true } } as OpenAI.ChatCompletionCreateParamsStreaming,
           { signal: s },
         );
@@ -148,17 +183,28 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
       });
     },
     listModels({ signal }) {
-      return call("model list", undefined, signal, async (s) => {
+      // Cheap and idempotent: a model list that outlasted TIMEOUT may be asked for again.
+      return call({ what: "model list", signal, retryTimeouts: true }, async (s) => {
         const page = await http.get<{ data: OpenAI.Model[] }>("/models", s);
         return page.data.map((m) => ({ id: m.id, owned_by: m.owned_by ?? "", created: m.created ?? 0 }));
       });
     },
     preload() {
-      streamingClient().catch(() => {
+      openai().catch(() => {
         // a broken install shows on the first streamed call, with its own error
       });
     },
   };
+}
+
+/** The shared rule, fed what the SDK's errors carry. */
+function retryDecision(err: unknown, attempt: number, settings: RetrySettings): RetryDecision {
+  if (err instanceof APIError && err.status !== undefined) {
+    const { headers } = err;
+    return decideRetry({ status: err.status, header: (name) => headers?.get(name) }, attempt, settings);
+  }
+  if (err instanceof APIConnectionError) return decideRetry({}, attempt, settings); // timeouts included
+  return { retry: false, why: "not retryable" }; // not the gateway's failure (an unreadable answer, a bug)
 }
 
 function usageOf(u: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined | null): ChatAnswer["usage"] {
