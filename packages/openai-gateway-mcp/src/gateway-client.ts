@@ -7,15 +7,17 @@
  *
  * What is retried is the shared rule (@mcpgw/openai-protocol's decideRetry: 408, 409, 429, 5xx,
  * connection errors and timeouts, and the gateway's x-should-retry has the last word), so the
- * gateway's retries and these do not multiply. A plain chat answer that outlasted TIMEOUT is never
- * asked again here: the gateway may still be generating it, and a second request would pay for it twice.
+ * gateway's retries and these do not multiply. Two failures are never asked again here: a plain
+ * chat answer that outlasted TIMEOUT (the gateway may still be generating it; a second request
+ * would pay for it twice) and the gateway's 502 upstream_auth_failed (its own provider key was
+ * refused, which fails the same way every time).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { decideRetry, OPENAI_RETRY, type RetryDecision, type RetrySettings } from "@mcpgw/openai-protocol";
 import type OpenAI from "openai";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import pRetry, { AbortError } from "p-retry";
-import { describeFailure, type StopReason } from "./gateway-errors.ts";
+import { describeFailure, isUpstreamAuthFailure, type StopReason } from "./gateway-errors.ts";
 import { createJsonClient } from "./gateway-http.ts";
 import type { Logger } from "./log.ts";
 import type { Settings } from "./settings.ts";
@@ -197,8 +199,9 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
   };
 }
 
-/** The shared rule, fed what the SDK's errors carry. */
-function retryDecision(err: unknown, attempt: number, settings: RetrySettings): RetryDecision {
+/** The shared rule, fed what the SDK's errors carry, plus the one failure no retry can fix. */
+function retryDecision(err: unknown, attempt: number, settings: RetrySettings): RetryDecision | { retry: false; why: StopReason } {
+  if (isUpstreamAuthFailure(err)) return { retry: false, why: "upstream credentials refused" };
   if (err instanceof APIError && err.status !== undefined) {
     const { headers } = err;
     return decideRetry({ status: err.status, header: (name) => headers?.get(name) }, attempt, settings);

@@ -2,7 +2,7 @@
  * The MCP server's one error model: a failed gateway call, described in words that say what
  * happened and what to do. Tool handlers throw it; the SDK renders it as an `isError` result.
  */
-import { retryAfterMs } from "@mcpgw/openai-protocol";
+import { retryAfterMs, statusClass } from "@mcpgw/openai-protocol";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import type { Settings } from "./settings.ts";
 
@@ -22,7 +22,15 @@ export type StopReason =
   /** A streamed answer whose text had begun to arrive. */
   | "answer started"
   /** A plain chat answer that outlasted TIMEOUT: the gateway may still be generating it. */
-  | "plain answer timed out";
+  | "plain answer timed out"
+  | "upstream credentials refused";
+
+/** The gateway's code for a model provider that refused the gateway's own credentials (sent as a 502). */
+export const UPSTREAM_AUTH_FAILED = "upstream_auth_failed";
+
+export function isUpstreamAuthFailure(err: unknown): boolean {
+  return err instanceof APIError && err.code === UPSTREAM_AUTH_FAILED;
+}
 
 export interface FailureContext {
   settings: Settings;
@@ -65,25 +73,31 @@ export function describeFailure(err: unknown, ctx: FailureContext): ToolFailure 
   }
   if (err instanceof APIError && err.status !== undefined) {
     const said = gatewayMessage(err);
+    if (isUpstreamAuthFailure(err)) {
+      // The gateway's own provider key, not the user's: a different person has to act.
+      return new ToolFailure(
+        `The model provider behind the gateway refused the gateway's own credentials (${err.status} ${UPSTREAM_AUTH_FAILED}): ${said} ` +
+          "Your GATEWAY_API_KEY was accepted; the provider key in the gateway's configuration needs fixing: ask the gateway's operator.",
+      );
+    }
     const notAgain = whyNotAgain(err, ctx.stop);
-    switch (err.status) {
-      case 401:
+    switch (statusClass(err.status)) {
+      case "authentication":
         return new ToolFailure(`The gateway rejected GATEWAY_API_KEY (${err.status}): ${said} Check the key this MCP server is configured with.`);
-      case 403:
+      case "permission_denied":
         return new ToolFailure(`The gateway refused the ${ctx.what} (${err.status}): ${said}`);
-      case 404:
+      case "not_found":
         return new ToolFailure(
           ctx.model && aboutTheModel(err, ctx.model)
             ? `The model '${ctx.model}' is not available through the gateway for this key (404). Call list_models to see the models you may use, or set DEFAULT_MODEL.`
             : `The gateway answered 404 for the ${ctx.what}: ${said} Check that GATEWAY_URL points at the gateway's OpenAI-compatible API.`,
         );
-      case 429: {
+      case "rate_limit": {
         const still = ctx.attempts > 1 ? `, still after ${tries}` : "";
         return new ToolFailure(`The gateway is rate limiting this key (${err.status})${still}: ${said}${notAgain} Wait a little and try again.`);
       }
-    }
-    if (err.status >= 500) {
-      return new ToolFailure(`The gateway or the model provider behind it failed (${err.status}) after ${tries}: ${said}${notAgain} Try again later.`);
+      case "server_error":
+        return new ToolFailure(`The gateway or the model provider behind it failed (${err.status}) after ${tries}: ${said}${notAgain} Try again later.`);
     }
     return new ToolFailure(`The gateway rejected the ${ctx.what} (${err.status}): ${said}${notAgain}`);
   }

@@ -135,6 +135,21 @@ describe("with MAX_RETRIES=2", () => {
     assert.ok(!text.includes(API_KEY), "the error echoes the key");
   });
 
+  test("502 upstream_auth_failed: the provider refused the gateway's own key; not retried, and the user's key is not blamed", async () => {
+    const body = {
+      error: { message: "The model provider rejected the gateway's credentials (401): Incorrect API key provided.", type: "api_error", param: null, code: "upstream_auth_failed" },
+    };
+    up.setDefault(CHAT, { kind: "status", status: 502, body });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1, "an upstream credential problem does not clear on a retry");
+    assert.match(text, /Incorrect API key provided/, "the gateway's words");
+    assert.match(text, /gateway's operator/);
+    assert.match(text, /GATEWAY_API_KEY (is|was) (fine|accepted)/);
+    assert.doesNotMatch(text, /rejected GATEWAY_API_KEY|Check the key this MCP server/);
+    assert.ok(!text.includes(API_KEY), "the error echoes the key");
+  });
+
   test("a connection reset is retried, then succeeds", async () => {
     up.enqueue(CHAT, { kind: "reset" });
     const { result, text } = await callTool(mcp, "chat_completion", ASK);
