@@ -1,9 +1,9 @@
 /**
- * Calls the gateway, wrapped in p-retry: TIMEOUT bounds each attempt, one overall deadline bounds
- * the whole call, and the client's cancellation aborts the HTTP request at once with no retry
- * after it. Plain answers take a lean JSON request (gateway-http.ts); streamed answers, for
- * progress, take the official openai SDK (its own retries off), loaded in the background after
- * initialize so that it costs neither the server's start nor the first streamed call.
+ * Calls the gateway with the official openai SDK (its own retries off), plain and streamed calls
+ * alike, wrapped in p-retry: TIMEOUT bounds each attempt, one overall deadline bounds the whole
+ * call, and the client's cancellation aborts the HTTP request at once with no retry after it.
+ * The SDK is loaded in the background after initialize, so the server's start does not pay for it;
+ * a call that comes before it is loaded waits for it.
  *
  * What is retried is the shared rule (@mcpgw/openai-protocol's decideRetry: 408, 409, 429, 5xx,
  * connection errors and timeouts, and the gateway's x-should-retry has the last word), so the
@@ -18,7 +18,6 @@ import type OpenAI from "openai";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import pRetry, { AbortError } from "p-retry";
 import { describeFailure, isUpstreamAuthFailure, type StopReason } from "./gateway-errors.ts";
-import { createJsonClient } from "./gateway-http.ts";
 import type { Logger } from "./log.ts";
 import type { Settings } from "./settings.ts";
 
@@ -45,7 +44,7 @@ export interface GatewayClient {
   /** With `onText`, streams and reports the text so far as it grows. */
   chat(request: ChatRequest, opts: { signal?: AbortSignal | undefined; onText?: ((textSoFar: string) => void) | undefined }): Promise<ChatAnswer>;
   listModels(opts: { signal?: AbortSignal | undefined }): Promise<ModelInfo[]>;
-  /** Start loading the SDK for streamed answers now (after initialize), not on the first one. */
+  /** Start loading the SDK now (after initialize), not on the first call. */
   preload(): void;
 }
 
@@ -64,7 +63,6 @@ interface CallOptions {
 }
 
 export function createGatewayClient(settings: Settings, log: Logger): GatewayClient {
-  const http = createJsonClient(settings.gatewayUrl, settings.gatewayApiKey);
   let sdk: Promise<OpenAI> | undefined;
   const openai = () =>
     (sdk ??= import("openai").then(
@@ -144,8 +142,9 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
     chat(request, { signal, onText }) {
       const what = `chat completion with model '${request.model}'`;
       return call({ what, model: request.model, signal, retryTimeouts: onText !== undefined }, async (s) => {
+        const client = await openai();
         if (!onText) {
-          const c = await http.post<OpenAI.ChatCompletion>("/chat/completions", { ...request, stream: false }, s);
+          const c = await client.chat.completions.create({ ...request, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal: s });
           const choice = c.choices[0];
           return {
             model: c.model,
@@ -154,7 +153,6 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
             usage: usageOf(c.usage),
           };
         }
-        const client = await openai();
         const stream = await client.chat.completions.create(
           { ...request, stream: true, stream_options: { include_usage: true } } as OpenAI.ChatCompletionCreateParamsStreaming,
           { signal: s },
@@ -187,13 +185,14 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
     listModels({ signal }) {
       // Cheap and idempotent: a model list that outlasted TIMEOUT may be asked for again.
       return call({ what: "model list", signal, retryTimeouts: true }, async (s) => {
-        const page = await http.get<{ data: OpenAI.Model[] }>("/models", s);
+        const client = await openai();
+        const page = await client.models.list({ signal: s });
         return page.data.map((m) => ({ id: m.id, owned_by: m.owned_by ?? "", created: m.created ?? 0 }));
       });
     },
     preload() {
       openai().catch(() => {
-        // a broken install shows on the first streamed call, with its own error
+        // a broken install shows on the first call, with its own error
       });
     },
   };

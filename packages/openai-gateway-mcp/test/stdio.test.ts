@@ -273,6 +273,10 @@ describe("stdin that is not a valid JSON-RPC message is answered, and the server
     try {
       await s.initialize();
       await s.request("tools/list");
+      // A call first, so that the baseline has the SDK loaded and a connection made (it loads in the background).
+      const models = await s.request("tools/call", { name: "list_models", arguments: {} });
+      assert.equal(models.result.isError, undefined);
+      upstream.reset();
       const pid = s.proc.pid!;
       const before = peakRssBytes(pid);
       const from = s.messages.length;
