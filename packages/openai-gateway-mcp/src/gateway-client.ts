@@ -23,7 +23,7 @@ import type { Settings } from "./settings.ts";
 
 export interface ChatRequest {
   model: string;
-  messages: { role: string; content: string; name?: string | undefined; tool_call_id?: string | undefined }[];
+  messages: OpenAI.ChatCompletionMessageParam[];
   [option: string]: unknown;
 }
 
