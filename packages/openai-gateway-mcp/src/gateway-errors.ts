@@ -2,7 +2,7 @@
  * The MCP server's one error model: a failed gateway call, described in words that say what
  * happened and what to do. Tool handlers throw it; the SDK renders it as an `isError` result.
  */
-import { retryAfterMs, statusClass } from "@mcpgw/openai-protocol";
+import { isRetryableStatus, retryAfterMs, statusClass } from "@mcpgw/openai-protocol";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import type { Settings } from "./settings.ts";
 
@@ -107,6 +107,7 @@ export function describeFailure(err: unknown, ctx: FailureContext): ToolFailure 
 
 /** Why a failure that is usually retried was not, in the gateway's terms; empty when it was retried to the end. */
 function whyNotAgain(err: APIError, stop: StopReason | undefined): string {
+  if (err.status === undefined || !isRetryableStatus(err.status)) return "";
   if (stop === "x-should-retry: false") return " The gateway said not to retry it (it had retried the provider itself, or the failure will not clear soon).";
   if (stop === "retry-after beyond the cap") {
     const ms = err.headers ? retryAfterMs((name) => err.headers?.get(name)) : undefined;
