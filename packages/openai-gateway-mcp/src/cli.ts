@@ -4,10 +4,10 @@
  * the server on stdio even when unconfigured, exit 0 when stdin closes or on SIGINT/SIGTERM.
  * stdout carries MCP messages only; everything else goes to stderr.
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { parseFlags } from "./flags.ts";
 import { createServer } from "./server.ts";
 import { readSettings } from "./settings.ts";
+import { StdioTransport } from "./stdio-transport.ts";
 import { VERSION } from "./version.ts";
 
 async function main(): Promise<void> {
@@ -26,12 +26,13 @@ async function main(): Promise<void> {
     log.debug(`shutting down (${why})`);
     cleanup().finally(() => process.exit(0));
   };
-  process.stdin.on("end", () => shutdown("stdin closed"));
-  process.stdin.on("close", () => shutdown("stdin closed"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 
-  await server.connect(new StdioServerTransport());
+  const transport = new StdioTransport({ onRefused: (problem) => log.warn(problem) });
+  // The transport closes when stdin ends (set before connect: the SDK keeps it and adds its own).
+  transport.onclose = () => shutdown("stdin closed");
+  await server.connect(transport);
   log.info(`openai-gateway-mcp ${VERSION} ready on stdio`, result.ok ? { gateway: result.settings.gatewayUrl, defaultModel: result.settings.defaultModel } : undefined);
 }
 

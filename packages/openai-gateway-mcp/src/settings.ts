@@ -13,7 +13,7 @@ export interface Settings {
   gatewayUrl: string;
   gatewayApiKey: string;
   defaultModel: string;
-  /** Per attempt. */
+  /** Per attempt: long enough for a whole generation (see SETTINGS.timeout). */
   timeoutMs: number;
   maxRetries: number;
   logLevel: LogLevel;
@@ -24,7 +24,10 @@ export const SETTINGS = {
   gatewayUrl: { env: "GATEWAY_URL", flag: "gateway-url", describe: "Base URL of the gateway, with or without /v1 (required)" },
   gatewayApiKey: { env: "GATEWAY_API_KEY", flag: "gateway-api-key", describe: "Client key for the gateway (required)" },
   defaultModel: { env: "DEFAULT_MODEL", flag: "default-model", describe: "Model used when a call names none", default: "gpt-3.5-turbo" },
-  timeout: { env: "TIMEOUT", flag: "timeout", describe: "Seconds per attempt", default: "30" },
+  // A plain answer arrives whole, so one attempt must outlast the slowest generation (a reasoning
+  // model's takes minutes): the gateway's own first-byte limit. A plain answer that outlasts it is
+  // not asked for again; the MCP client's own cancellation ends a call sooner when it wants.
+  timeout: { env: "TIMEOUT", flag: "timeout", describe: "Seconds per attempt, as long as the gateway lets a model take to answer; a plain answer that outlasts it is not asked for again", default: "300" },
   maxRetries: { env: "MAX_RETRIES", flag: "max-retries", describe: "Retries after a failed attempt", default: "3" },
   logLevel: { env: "LOG_LEVEL", flag: "log-level", describe: "debug, info, warn or error", default: "info" },
 } as const;

@@ -72,6 +72,14 @@ describe("initialize and tools/list", () => {
     for (const p of ["prompt", "system", "messages", "model", "temperature", "max_tokens", "seed", "stop", "response_format"]) {
       assert.ok(chat.inputSchema.properties?.[p], `chat_completion input has ${p}`);
     }
+    // One object schema per role, each naming its role and what it requires: a client can build a tool exchange from it.
+    const items = (chat.inputSchema.properties?.messages as { items?: { oneOf?: any[]; anyOf?: any[] } }).items;
+    const variants = items?.oneOf ?? items?.anyOf ?? [];
+    const byRole = Object.fromEntries(variants.map((v) => [v.properties?.role?.const, v]));
+    assert.deepEqual(Object.keys(byRole).sort(), ["assistant", "developer", "system", "tool", "user"], JSON.stringify(items));
+    assert.deepEqual(byRole.tool.required.sort(), ["content", "role", "tool_call_id"]);
+    assert.ok(byRole.assistant.properties.tool_calls, "assistant messages can carry tool_calls");
+    assert.ok(!byRole.assistant.required.includes("content"), "an assistant message with tool_calls needs no content");
   });
 });
 
@@ -114,6 +122,34 @@ describe("chat_completion", () => {
     assert.equal(result.isError, undefined);
     assert.equal(textOf(result), "echo: and times three");
     assert.deepEqual(chatRequests()[0]?.body.messages, messages);
+  });
+
+  test("a tool exchange (the assistant's tool_calls, then each tool's answer) reaches the upstream exactly as given", T, async () => {
+    const call = (id: string, name: string, args: object) => ({ id, type: "function", function: { name, arguments: JSON.stringify(args) } });
+    const conversations = [
+      [
+        { role: "system", content: "Use the tools." },
+        { role: "user", content: "What is the weather in Paris?" },
+        { role: "assistant", content: null, tool_calls: [call("call_1", "get_weather", { location: "Paris" })] },
+        { role: "tool", tool_call_id: "call_1", content: '{"temp_c":18}' },
+      ],
+      // Two calls in one turn, the assistant's content absent altogether, then a text turn after the answers.
+      [
+        { role: "user", content: "Weather in Paris and Rome?" },
+        { role: "assistant", tool_calls: [call("call_a", "get_weather", { location: "Paris" }), call("call_b", "get_weather", { location: "Rome" })] },
+        { role: "tool", tool_call_id: "call_a", content: "18 C" },
+        { role: "tool", tool_call_id: "call_b", content: "24 C" },
+        { role: "assistant", content: "Paris 18 C, Rome 24 C." },
+        { role: "user", content: "and tomorrow" },
+      ],
+    ];
+    for (const messages of conversations) {
+      upstream.reset();
+      const result = await mcp.client.callTool({ name: "chat_completion", arguments: { messages } });
+      assert.equal(result.isError, undefined, textOf(result));
+      assert.equal(textOf(result), `echo: ${messages.at(-1)!.content}`);
+      assert.deepEqual(chatRequests()[0]?.body.messages, messages);
+    }
   });
 
   test("sampling options reach the upstream", T, async () => {
@@ -255,6 +291,10 @@ describe("errors", () => {
       [{ prompt: "a", messages: [{ role: "user", content: "b" }] }, /exactly one of `messages` or `prompt`/],
       [{ prompt: "hi", temperature: 5 }, /temperature/],
       [{ prompt: "hi", response_format: { type: "xml" } }, /response_format/],
+      [{ messages: [{ role: "user", content: "hi" }, { role: "tool", content: "18 C" }] }, /tool_call_id/],
+      [{ messages: [{ role: "user", content: "hi" }, { role: "assistant" }] }, /content.*tool_calls|tool_calls.*content/],
+      [{ messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f" } }] }] }, /arguments/],
+      [{ messages: [{ role: "wizard", content: "hi" }] }, /role/],
     ];
     for (const [args, why] of cases) {
       const result = await mcp.client.callTool({ name: "chat_completion", arguments: args });

@@ -1,14 +1,16 @@
 /**
  * Retries as an MCP client sees them, with the fake upstream standing in for a faulty gateway:
  * 408/409/429/5xx and connection faults are retried (Retry-After honoured up to its cap), other
- * 4xx fail at once, TIMEOUT bounds each attempt, and every failure says what happened.
+ * 4xx fail at once, the gateway's x-should-retry has the last word, TIMEOUT bounds each attempt
+ * (a plain chat answer that outlasts it is not asked for again), and every failure says what
+ * happened. Then through the real gateway: its retries and the MCP server's do not multiply.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { startFakeUpstream, type FakeUpstream } from "@mcpgw/fake-upstream";
-import { callTool, connectMcp, type McpProcess } from "@mcpgw/test-support";
+import { callTool, connectMcp, startGatewayOverFakeUpstream, type GatewayProcess, type McpProcess } from "@mcpgw/test-support";
 
 const CHAT = "/v1/chat/completions";
 const MODELS = "/v1/models";
@@ -57,12 +59,42 @@ describe("with MAX_RETRIES=2", () => {
     assert.ok(ms < 10_000, `took ${ms} ms`);
   });
 
-  test("a retry-after above the cap is ignored in favour of a short backoff", async () => {
+  test("a retry-after above the cap means it will not clear soon: not retried, not waited for", async () => {
     up.enqueue(CHAT, { kind: "status", status: 503, headers: { "retry-after": "3600" } });
     const { result, text, ms } = await callTool(mcp, "chat_completion", ASK);
-    assert.equal(result.isError, undefined, text);
-    assert.equal(attempts(), 2);
+    assert.equal(result.isError, true, text);
+    assert.equal(attempts(), 1);
+    assert.match(text, /\(503\)/);
     assert.ok(ms < 10_000, `waited ${ms} ms: the hour-long retry-after was honoured`);
+  });
+
+  test("a 500 with x-should-retry: false is not retried: the gateway has used its own retries", async () => {
+    up.setDefault(CHAT, { kind: "status", status: 500, headers: { "x-should-retry": "false" } });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1);
+    assert.match(text, /\(500\)/);
+    assert.match(text, /1 attempt\b/);
+  });
+
+  test("a 429 with x-should-retry: false is not retried either", async () => {
+    up.setDefault(CHAT, { kind: "status", status: 429, headers: { "x-should-retry": "false", "retry-after": "1" } });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1);
+    assert.match(text, /rate limiting this key \(429\)/);
+  });
+
+  test("x-should-retry: true is retried, on a 503 and even on a 400 (the header overrides the status)", async () => {
+    up.enqueue(
+      CHAT,
+      { kind: "status", status: 503, headers: { "x-should-retry": "true", "retry-after-ms": "20" } },
+      { kind: "status", status: 400, headers: { "x-should-retry": "true", "retry-after-ms": "20" } },
+    );
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, undefined, text);
+    assert.equal(text, "echo: hello there world");
+    assert.equal(attempts(), 3);
   });
 
   test("408 and 409 are retried too (retry-after-ms honoured)", async () => {
@@ -103,6 +135,21 @@ describe("with MAX_RETRIES=2", () => {
     assert.ok(!text.includes(API_KEY), "the error echoes the key");
   });
 
+  test("502 upstream_auth_failed: the provider refused the gateway's own key; not retried, and the user's key is not blamed", async () => {
+    const body = {
+      error: { message: "The model provider rejected the gateway's credentials (401): Incorrect API key provided.", type: "api_error", param: null, code: "upstream_auth_failed" },
+    };
+    up.setDefault(CHAT, { kind: "status", status: 502, body });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.equal(attempts(), 1, "an upstream credential problem does not clear on a retry");
+    assert.match(text, /Incorrect API key provided/, "the gateway's words");
+    assert.match(text, /gateway's operator/);
+    assert.match(text, /GATEWAY_API_KEY (is|was) (fine|accepted)/);
+    assert.doesNotMatch(text, /rejected GATEWAY_API_KEY|Check the key this MCP server/);
+    assert.ok(!text.includes(API_KEY), "the error echoes the key");
+  });
+
   test("a connection reset is retried, then succeeds", async () => {
     up.enqueue(CHAT, { kind: "reset" });
     const { result, text } = await callTool(mcp, "chat_completion", ASK);
@@ -131,16 +178,28 @@ describe("with TIMEOUT=1 and MAX_RETRIES=1", () => {
     await mcp?.close();
   });
 
-  test("a gateway that never answers: 2 attempts of 1 s each, then an error naming TIMEOUT", async () => {
+  test("a plain chat_completion that outlasts TIMEOUT is not asked for again: the gateway may still be generating it", async () => {
     up.setDefault(CHAT, { kind: "hang" });
     const { result, text, ms } = await callTool(mcp, "chat_completion", ASK);
     assert.equal(result.isError, true);
-    assert.equal(attempts(), 2);
+    assert.equal(attempts(), 1, "a retry would pay for the same answer twice");
+    assert.match(text, /TIMEOUT=1 s/);
+    assert.match(text, /not asked for again/);
+    assert.match(text, /raise TIMEOUT/i);
+    assert.ok(ms >= 900 && ms < 5000, `took ${ms} ms`);
+    // The timed-out attempt let go of its connection.
+    await Promise.all(up.requests.map((r) => up.waitForClose(r, 2000)));
+  });
+
+  test("list_models that outlasts TIMEOUT is retried (cheap and idempotent): 2 attempts of 1 s, then an error naming TIMEOUT", async () => {
+    up.setDefault(MODELS, { kind: "hang" });
+    const { result, text, ms } = await callTool(mcp, "list_models");
+    assert.equal(result.isError, true);
+    assert.equal(attempts(MODELS), 2);
     assert.match(text, /TIMEOUT=1 s/);
     assert.match(text, /2 attempts/);
     // Two 1 s attempts and a backoff of at most 0.5 s between them.
     assert.ok(ms >= 1900 && ms < 6000, `took ${ms} ms`);
-    // Each timed-out attempt let go of its connection.
     await Promise.all(up.requests.map((r) => up.waitForClose(r, 2000)));
   });
 
@@ -158,5 +217,33 @@ describe("with TIMEOUT=1 and MAX_RETRIES=1", () => {
     } finally {
       await nowhere.close();
     }
+  });
+});
+
+describe("through the real gateway (retry.maxAttempts 3), MCP server with its default MAX_RETRIES", () => {
+  let upstream: FakeUpstream;
+  let gateway: GatewayProcess;
+  let mcp: McpProcess;
+  before(async () => {
+    ({ upstream, gateway } = await startGatewayOverFakeUpstream({
+      upstreamKey: "sk-upstream-retries-test-0123456789",
+      clientKey: API_KEY,
+      extra: { retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 } },
+    }));
+    mcp = await connect({ GATEWAY_URL: gateway.origin });
+  });
+  after(async () => {
+    await mcp?.close();
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  test("an upstream that always answers 500: exactly the gateway's 3 attempts for one chat_completion, not 3 x 4", async () => {
+    upstream.setDefault(CHAT, { kind: "status", status: 500 });
+    const { result, text } = await callTool(mcp, "chat_completion", ASK);
+    assert.equal(result.isError, true);
+    assert.match(text, /\(500\)/);
+    const seen = upstream.requests.filter((r) => r.path === CHAT).length;
+    assert.equal(seen, 3, `the upstream saw ${seen} attempts: the MCP server retried what the gateway had already retried`);
   });
 });

@@ -115,6 +115,20 @@ class RawSession {
     this.proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`);
   }
 
+  /** Writes `text` to stdin as it is: for lines that are not (valid) JSON-RPC. */
+  writeRaw(text: string): void {
+    this.proc.stdin.write(text);
+  }
+
+  /** Resolves with the first response that is an error for `id` (null for "no usable id"), arriving from message number `from` on. */
+  errorFor(id: number | string | null, from: number, what: string, timeoutMs?: number): Promise<JsonRpc> {
+    return this.waitFor(
+      () => this.messages.slice(from).find((m) => m.error && !m.method && (m.id ?? null) === id),
+      what,
+      timeoutMs,
+    );
+  }
+
   notify(method: string, params?: object): void {
     this.send(params ? { method, params } : { method });
   }
@@ -228,6 +242,147 @@ describe("stdout carries protocol only", () => {
       // The retry itself is logged at info: filtered out for this client, still on stderr.
       assert.deepEqual(logs.filter((m) => m.params.level === "info"), []);
       assert.match(s.stderr, /retrying in \d+ ms/);
+      assertProtocolOnly(s);
+    } finally {
+      await s.kill();
+    }
+  });
+});
+
+const MB = 1024 * 1024;
+
+/** The process's peak resident memory so far, in bytes (Linux's VmHWM). */
+function peakRssBytes(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  assert.ok(m, "VmHWM in /proc/PID/status");
+  return Number(m[1]) * 1024;
+}
+
+/** Lines of stderr that match `re`. */
+const stderrLines = (s: RawSession, re: RegExp) => s.stderr.split("\n").filter((l) => re.test(l));
+
+/** Waits for `n` lines of stderr matching `re` (stderr is its own pipe: it may trail stdout), then checks there are no more. */
+async function expectStderrLines(s: RawSession, re: RegExp, n: number): Promise<void> {
+  await s.waitFor(() => (stderrLines(s, re).length >= n ? true : undefined), `${n} stderr lines matching ${re}`);
+  assert.equal(stderrLines(s, re).length, n, s.stderr);
+}
+
+describe("stdin that is not a valid JSON-RPC message is answered, and the server goes on", () => {
+  test("a 12 MB line: discarded without being held whole, answered -32600 naming the limit; tools/list still answered", T, async () => {
+    const s = new RawSession(configured());
+    try {
+      await s.initialize();
+      await s.request("tools/list");
+      // A call first, so that the baseline has the SDK loaded and a connection made (it loads in the background).
+      const models = await s.request("tools/call", { name: "list_models", arguments: {} });
+      assert.equal(models.result.isError, undefined);
+      upstream.reset();
+      const pid = s.proc.pid!;
+      const before = peakRssBytes(pid);
+      const from = s.messages.length;
+      const prompt = "x".repeat(12 * MB);
+      s.writeRaw(`${JSON.stringify({ jsonrpc: "2.0", id: 77, method: "tools/call", params: { name: "chat_completion", arguments: { prompt } } })}\n`);
+      const answer = await s.errorFor(null, from, "the answer to the 12 MB line", 30_000);
+      assert.equal(answer.error.code, -32600);
+      assert.match(answer.error.message, /10 MB/, "the message names the limit");
+
+      const list = await s.request("tools/list");
+      assert.deepEqual(list.result.tools.map((t: { name: string }) => t.name).sort(), ["chat_completion", "list_models"]);
+      assert.equal(s.proc.exitCode, null, "the server exited");
+      const grew = peakRssBytes(pid) - before;
+      assert.ok(grew < 12 * MB, `peak RSS grew ${(grew / MB).toFixed(1)} MB: the line was held whole`);
+      assert.equal(upstream.requests.length, 0, "the discarded call reached the gateway");
+      await expectStderrLines(s, /10 MB/, 1);
+      assertProtocolOnly(s);
+    } finally {
+      await s.kill();
+    }
+  });
+
+  test("a line that is not JSON: -32700 Parse error with id null, nothing of it echoed to stderr", T, async () => {
+    const s = new RawSession(configured());
+    try {
+      await s.initialize();
+      for (const line of ["this is not json sk-should-not-be-logged-4f2a", '{"jsonrpc":"2.0","id":3,', "{'single': 'quotes'}"]) {
+        const from = s.messages.length;
+        s.writeRaw(`${line}\n`);
+        const answer = await s.errorFor(null, from, `the answer to ${JSON.stringify(line)}`);
+        assert.equal(answer.error.code, -32700, line);
+        assert.match(answer.error.message, /^Parse error/, line);
+      }
+      await expectStderrLines(s, /not JSON/, 3);
+      assert.ok(!s.stderr.includes("sk-should-not-be-logged"), "the line's content reached stderr");
+      const ping = await s.request("ping");
+      assert.deepEqual(ping.result, {});
+      assertProtocolOnly(s);
+    } finally {
+      await s.kill();
+    }
+  });
+
+  test("JSON that is not a JSON-RPC 2.0 message: -32600 Invalid Request, with the request's id when it has a usable one", T, async () => {
+    const cases: [line: string, id: number | string | null][] = [
+      ['{"foo":1}', null],
+      ['{"jsonrpc":"2.0","id":5,"method":3}', 5],
+      ['{"jsonrpc":"1.0","id":"req-a","method":"ping"}', "req-a"],
+      ['{"id":6,"method":"ping"}', 6],
+      ['{"jsonrpc":"2.0","id":9,"method":"tools/list","params":"not an object"}', 9],
+      ['{"jsonrpc":"2.0","id":1.5,"method":"ping"}', null],
+      ['{"jsonrpc":"2.0","id":null,"method":"ping"}', null],
+      ['[{"jsonrpc":"2.0","id":7,"method":"ping"}]', null],
+      ["42", null],
+    ];
+    const s = new RawSession(configured());
+    try {
+      await s.initialize();
+      for (const [line, id] of cases) {
+        const from = s.messages.length;
+        s.writeRaw(`${line}\n`);
+        const answer = await s.errorFor(id, from, `the answer to ${line}`);
+        assert.equal(answer.error.code, -32600, line);
+        assert.match(answer.error.message, /^Invalid Request/, line);
+      }
+      await expectStderrLines(s, /Invalid Request/, cases.length);
+      const list = await s.request("tools/list");
+      assert.equal(list.result.tools.length, 2);
+      assertProtocolOnly(s);
+    } finally {
+      await s.kill();
+    }
+  });
+
+  test("JSON nested deeper than the limit: -32600 with the request's id, never handed to the server", T, async () => {
+    const depth = 100_000;
+    const deep = "[".repeat(depth) + "]".repeat(depth);
+    const s = new RawSession(configured());
+    try {
+      await s.initialize();
+      const from = s.messages.length;
+      s.writeRaw(`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"chat_completion","arguments":{"prompt":"hi","deep":${deep}}}}\n`);
+      const answer = await s.errorFor(8, from, "the answer to the deeply nested request");
+      assert.equal(answer.error.code, -32600);
+      assert.match(answer.error.message, /nest/);
+      assert.equal(upstream.requests.length, 0, "the deep request reached the gateway");
+      const list = await s.request("tools/list");
+      assert.equal(list.result.tools.length, 2);
+      assertProtocolOnly(s);
+    } finally {
+      await s.kill();
+    }
+  });
+
+  test("an invalid notification (no id) gets no answer, only a line on stderr", T, async () => {
+    const s = new RawSession(configured());
+    try {
+      await s.initialize();
+      const from = s.messages.length;
+      s.writeRaw('{"jsonrpc":"2.0","method":"notifications/cancelled","params":"not an object"}\n');
+      s.writeRaw('{"jsonrpc":"1.0","method":"notifications/initialized"}\n');
+      // Lines are handled in order: by the time ping is answered, an answer to those would be out.
+      const ping = await s.request("ping");
+      assert.deepEqual(ping.result, {});
+      assert.deepEqual(s.messages.slice(from).filter((m) => m.error), [], "an invalid notification was answered");
+      await expectStderrLines(s, /invalid notification/, 2);
       assertProtocolOnly(s);
     } finally {
       await s.kill();

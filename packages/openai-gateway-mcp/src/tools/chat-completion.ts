@@ -6,15 +6,9 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ChatRequest } from "../gateway-client.ts";
+import { chatMessage, type ChatMessage } from "./chat-messages.ts";
 import type { ToolContext } from "./context.ts";
 import { progressReporter } from "./progress.ts";
-
-const message = z.object({
-  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
-  content: z.string(),
-  name: z.string().optional(),
-  tool_call_id: z.string().optional().describe("For role 'tool': the id of the call this answers"),
-});
 
 const responseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
@@ -32,7 +26,11 @@ const responseFormat = z.discriminatedUnion("type", [
 
 export const chatCompletionInput = z
   .object({
-    messages: z.array(message).min(1).optional().describe("The conversation; give this or `prompt`"),
+    messages: z
+      .array(chatMessage)
+      .min(1)
+      .optional()
+      .describe("The conversation, tool calls and their results included; give this or `prompt`"),
     prompt: z.string().min(1).optional().describe("A single user message; give this or `messages`"),
     system: z.string().optional().describe("With `prompt`: a system message before it"),
     model: z.string().min(1).optional().describe("Model name; default: the server's DEFAULT_MODEL"),
@@ -80,7 +78,7 @@ export function registerChatCompletionTool(server: McpServer, ctx: ToolContext):
       const request: ChatRequest = {
         ...options,
         model: model ?? settings.defaultModel,
-        messages: messages ?? [...(system ? [{ role: "system", content: system }] : []), { role: "user", content: prompt! }],
+        messages: messages ?? promptMessages(prompt!, system),
       };
       const progress = progressReporter(extra);
       const answer = await gateway.chat(request, { signal: extra.signal, onText: progress?.update });
@@ -91,4 +89,8 @@ export function registerChatCompletionTool(server: McpServer, ctx: ToolContext):
       };
     },
   );
+}
+
+function promptMessages(prompt: string, system: string | undefined): ChatMessage[] {
+  return [...(system ? [{ role: "system" as const, content: system }] : []), { role: "user", content: prompt }];
 }
