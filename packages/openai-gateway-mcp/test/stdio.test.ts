@@ -5,6 +5,7 @@
  * --version, what is missing or wrong) reads the way the issue promises.
  */
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo } from "node:net";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, test } from "node:test";
@@ -223,8 +224,13 @@ describe("stdout carries protocol only", () => {
   });
 
   test("logging/setLevel: notifications/message reach the client at and above the level set", T, async () => {
-    upstream.setDefault("/v1/chat/completions", { kind: "status", status: 503 });
-    const s = new RawSession(configured({ MAX_RETRIES: "1" }));
+    // A gateway that is not there: a connection error, which the MCP server retries (the gateway's
+    // own errors say x-should-retry: false once it has retried the upstream itself).
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const s = new RawSession(configured({ MAX_RETRIES: "1", GATEWAY_URL: `http://127.0.0.1:${port}` }));
     try {
       await s.initialize();
       const set = await s.request("logging/setLevel", { level: "warning" });
@@ -233,7 +239,7 @@ describe("stdout carries protocol only", () => {
 
       const call = await s.request("tools/call", { name: "chat_completion", arguments: { prompt: "hi" } });
       assert.equal(call.result.isError, true);
-      assert.match(call.result.content[0].text, /503/);
+      assert.match(call.result.content[0].text, /Could not reach the gateway.*ECONNREFUSED/);
 
       const logs = s.messages.slice(logsBefore).filter((m) => m.method === "notifications/message");
       const warnings = logs.filter((m) => m.params.level === "warning");
