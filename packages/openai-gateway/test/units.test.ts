@@ -18,7 +18,7 @@ import { ConfigError, type ClientKey, type GatewayConfig } from "../src/config/t
 import { GatewayError } from "../src/errors.ts";
 import { ANONYMOUS, createAuthenticator } from "../src/http/plugins/client-auth.ts";
 import { usageOf } from "../src/relay/response-usage.ts";
-import { UpstreamEvents, type EventBatch } from "../src/relay/upstream-events.ts";
+import { UpstreamEvents, type EventBatch } from "../src/upstream/stream-events.ts";
 import { UsageTap } from "../src/relay/usage-tap.ts";
 
 // --- UsageTap -------------------------------------------------------------------------------

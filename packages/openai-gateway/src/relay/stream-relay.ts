@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { GatewayError } from "../errors.ts";
 import { errorFromException } from "../upstream/upstream-errors.ts";
 import type { EventStream } from "./event-stream.ts";
-import type { UpstreamEvents } from "./upstream-events.ts";
+import type { UpstreamEvents } from "../upstream/stream-events.ts";
 import type { UsageTap } from "./usage-tap.ts";
 
 export async function relayStream(

@@ -4,7 +4,7 @@
  * without usage pass through as they came: the upstream's own bytes when it has them.
  */
 import { mayHoldUsage, type Usage } from "@mcpgw/openai-protocol";
-import type { EventBatch } from "./upstream-events.ts";
+import type { EventBatch } from "../upstream/stream-events.ts";
 
 const TERMINATOR = /(\r\n\r\n|\n\n|\r\r)$/;
 

@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { RetrySettings, Target } from "../config/types.ts";
 import { GatewayError, upstreamBadResponse } from "../errors.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { UpstreamEvents, type EventBatch } from "../relay/upstream-events.ts";
+import { UpstreamEvents, type EventBatch } from "./stream-events.ts";
 import { readCapped, readUpTo } from "./read-body.ts";
 import type { ProviderClient, UpstreamHeaders } from "./types.ts";
 import { errorFromException, errorFromUpstream } from "./upstream-errors.ts";

@@ -11,7 +11,7 @@
 import type { Readable } from "node:stream";
 import { mayHoldError, readEvent, SseSplitter, type Scrubber } from "@mcpgw/openai-protocol";
 import type { GatewayError } from "../errors.ts";
-import { errorFromStreamEvent } from "../upstream/upstream-errors.ts";
+import { errorFromStreamEvent } from "./upstream-errors.ts";
 
 export interface EventBatch {
   events: string[];
@@ -26,6 +26,10 @@ export interface FirstEvents {
   /** The body ended before any event (an empty body, or a whole JSON answer to a stream request). */
   ended: boolean;
 }
+
+/** An event with a `data:` line (a comment-only block dispatches nothing). */
+const DATA_LINE = /(^|[\r\n])data:/;
+const carriesData = (event: string): boolean => DATA_LINE.test(event);
 
 export class UpstreamEvents {
   private readonly splitter = new SseSplitter();
@@ -64,7 +68,7 @@ export class UpstreamEvents {
         const batch = this.read(chunk);
         reads.push(chunk);
         events.push(...batch.events);
-        const at = batch.events.findIndex((e) => readEvent(e).data !== undefined);
+        const at = batch.events.findIndex(carriesData);
         if (at < 0) return;
         const error = batch.errors[at];
         // One read in the common case: its bytes can still go out as they came.
