@@ -83,6 +83,12 @@ describe("x-should-retry: the gateway tells clients not to stack their retries o
     assert.equal(chats(primary).length, 1, "retrying long before the upstream said it would clear");
     assert.ok(performance.now() - started < 2000);
   });
+  test("a configured alias is a metric label even when its upstream fails (a name the operator chose, not the client)", T, async () => {
+    primary.setDefault(CHAT, { kind: "status", status: 500 });
+    await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));
+    const metrics = await (await fetch(`${gw.origin}/metrics`)).text();
+    assert.match(metrics, /gateway_requests_total\{[^}]*status="500",model="solo"/);
+  });
   test("a 400 is the request's own fault: no header that would change the SDK's mind", T, async () => {
     primary.enqueue(CHAT, { kind: "status", status: 400 });
     const err = await apiErrorOf(client.chat.completions.create({ model: "solo", messages: MESSAGES }));

@@ -1,8 +1,8 @@
 /**
  * One model request, as every /v1 route that calls a model makes it: pick targets, forward (retry,
  * fallback, timeouts, client disconnect), relay (a whole JSON answer, or the SSE stream opened once
- * on the upstream's first event), count tokens. The model name becomes a metric label only once an
- * upstream has accepted it.
+ * on the upstream's first event), count tokens. A model name becomes a metric label when it is a
+ * configured alias, or else once an upstream has accepted it: clients choose passthrough names.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Target } from "../config/types.ts";
@@ -36,7 +36,8 @@ export function createCompletions(deps: { router: ModelRouter; forwarder: Forwar
     async run(request, reply, call) {
       const client = request.client!;
       request.requestedModel = call.model;
-      const targets = router.resolve(call.model, client);
+      const { targets, alias } = router.resolve(call.model, client);
+      request.modelAccepted = alias;
       const life = requestLifetime(reply, deps.totalMs);
       try {
         const sent = await forwarder.forward({

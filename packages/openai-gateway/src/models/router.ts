@@ -7,8 +7,14 @@ import type { ClientKey, GatewayConfig, Target } from "../config/types.ts";
 import { modelNotFound } from "../errors.ts";
 import { mayUse } from "./access.ts";
 
+export interface Route {
+  targets: Target[];
+  /** A configured alias (a name the operator chose, so it may label metrics whatever the upstream says). */
+  alias: boolean;
+}
+
 export interface ModelRouter {
-  resolve(model: string, client: ClientKey): Target[];
+  resolve(model: string, client: ClientKey): Route;
 }
 
 export function createModelRouter(config: Pick<GatewayConfig, "aliases" | "passthrough">): ModelRouter {
@@ -17,8 +23,8 @@ export function createModelRouter(config: Pick<GatewayConfig, "aliases" | "passt
     resolve(model, client) {
       if (!mayUse(client.models, model)) throw modelNotFound(model);
       const targets = aliases.get(model);
-      if (targets) return targets;
-      if (passthrough) return [{ provider: passthrough, model }];
+      if (targets) return { targets, alias: true };
+      if (passthrough) return { targets: [{ provider: passthrough, model }], alias: false };
       throw modelNotFound(model);
     },
   };

@@ -1,9 +1,9 @@
 /**
  * One access line and one count per request, written when its response closes however it closes
  * (finished, or the client gone: status 499), and the request id echoed in `x-request-id`. The
- * model a request asked for is logged shortened, and becomes a metric label only once an upstream
- * accepted it (`request.modelAccepted`): clients choose model names, and every label value is a
- * new time series.
+ * model a request asked for is logged shortened, and becomes a metric label only when it is a
+ * configured alias or an upstream accepted it (`request.modelAccepted`): clients choose
+ * passthrough names, and every label value is a new time series.
  *
  * @example
  * app.register(accessLog, { metrics });
@@ -19,7 +19,7 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The model name the request asked for, for the access log. */
     requestedModel: string | undefined;
-    /** Whether an upstream (or an alias) accepted that name, so that it may label metrics. */
+    /** Whether that name is a configured alias or an upstream accepted it, so that it may label metrics. */
     modelAccepted: boolean;
   }
 }
