@@ -6,6 +6,8 @@ export const CREATED = 1700000000;
 export const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"];
 
 /** The loose subset of a chat request the fake reads; everything else is ignored. */
+import type { ScriptedTurn } from "./script.ts";
+
 export interface ChatRequest {
   model?: string;
   messages: { content?: unknown }[];
@@ -82,6 +84,34 @@ export function chatChunks(id: string, req: ChatRequest, content = replyText(req
 
 // Split mid-token on purpose: clients must concatenate argument deltas, not parse each one.
 export const TOOL_ARGUMENT_PIECES = ['{"loc', 'ation"', ':"Par', 'is"}'];
+
+/** A scripted model's turn, whole: its tool calls (finish_reason tool_calls), or its text. */
+export function scriptedCompletion(id: string, req: ChatRequest, turn: ScriptedTurn) {
+  if ("text" in turn) return { ...chatCompletion(id, req), choices: [textChoice(turn.text)], usage: usage(req, pieces(turn.text).length) };
+  const tool_calls = turn.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
+  const message = { role: "assistant", content: null, tool_calls, refusal: null };
+  return {
+    id, object: "chat.completion", created: CREATED, model: modelOf(req),
+    choices: [{ index: 0, message, logprobs: null, finish_reason: "tool_calls" }],
+    usage: usage(req, turn.calls.length),
+  };
+}
+
+/** The same turn as a stream: each call's id and name first, then its arguments in pieces split mid-token. */
+export function scriptedChunks(id: string, req: ChatRequest, turn: ScriptedTurn): object[] {
+  if ("text" in turn) return chatChunks(id, req, turn.text);
+  const heads = turn.calls.map((c, index) => ({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }));
+  const args = turn.calls.flatMap((c, index) => splitArguments(c.arguments).map((a) => ({ tool_calls: [{ index, function: { arguments: a } }] })));
+  return streamOf(id, req, [{ role: "assistant", content: null }, ...heads, ...args], "tool_calls", turn.calls.length);
+}
+
+function splitArguments(json: string): string[] {
+  if (json.length < 4) return [json];
+  const third = Math.ceil(json.length / 3);
+  return [json.slice(0, third), json.slice(third, 2 * third), json.slice(2 * third)];
+}
+
+const textChoice = (content: string) => ({ index: 0, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: "stop" });
 
 export function toolCallChunks(id: string, req: ChatRequest): object[] {
   const name = req.tools?.[0]?.function?.name ?? "get_weather";

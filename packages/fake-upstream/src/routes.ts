@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { chatChunks, chatCompletion, embeddings, model, modelList } from "./completions.ts";
+import { chatChunks, chatCompletion, embeddings, model, modelList, scriptedChunks, scriptedCompletion } from "./completions.ts";
+import { scriptedTurn } from "./script.ts";
 import { openAIError } from "./errors.ts";
 import { streamChunks } from "./sse.ts";
 
@@ -40,6 +41,11 @@ export async function answer(x: Exchange): Promise<void> {
   }
   if (req.method === "POST" && path === "/v1/chat/completions") {
     if (!Array.isArray(body?.messages)) return sendJson(res, 400, missing("messages"));
+    const turn = scriptedTurn(body);
+    if (turn) {
+      if (body.stream === true) return streamChunks(res, scriptedChunks(chatId(x), body, turn), x.signal);
+      return sendJson(res, 200, scriptedCompletion(chatId(x), body, turn));
+    }
     if (body.stream === true) return streamChunks(res, chatChunks(chatId(x), body), x.signal);
     return sendJson(res, 200, chatCompletion(chatId(x), body));
   }

@@ -129,3 +129,32 @@ test("hang holds the request until close(), which returns quickly", async () => 
   await assert.rejects(pending, TypeError);
   assert.equal(own.requests[0]!.aborted, true);
 });
+
+test("the scripted tool-calling model: parallel calls, several rounds, then the results; streamed alike; without tools it answers", async () => {
+  const tools = [{ type: "function", function: { name: "a", parameters: { type: "object" } } }];
+  const script = 'CALL a {"x": "one AND two"} AND b {} THEN CALL c {"n": 1}';
+  const post = async (messages: object[], extra: object = {}) =>
+    (await (await chat({ messages, tools, ...extra })).json()) as any;
+  const user = { role: "user", content: script };
+  const first = await post([user]);
+  assert.equal(first.choices[0].finish_reason, "tool_calls");
+  assert.deepEqual(first.choices[0].message.tool_calls.map((c: any) => [c.id, c.function.name, c.function.arguments]), [
+    ["call_1_1", "a", '{"x": "one AND two"}'],
+    ["call_1_2", "b", "{}"],
+  ]);
+  const round1 = [user, first.choices[0].message, { role: "tool", tool_call_id: "call_1_1", content: "r1" }, { role: "tool", tool_call_id: "call_1_2", content: "r2" }];
+  const second = await post(round1);
+  assert.deepEqual(second.choices[0].message.tool_calls.map((c: any) => c.function.name), ["c"]);
+  const round2 = [...round1, second.choices[0].message, { role: "tool", tool_call_id: "call_2_1", content: "r3" }];
+  const last = await post(round2);
+  assert.equal(last.choices[0].message.content, "done: r1 | r2 | r3");
+  // The same first turn streamed: argument pieces concatenate to the same arguments.
+  const events = (await (await chat({ messages: [user], tools, stream: true })).text()).split("\n\n").filter((e) => e.startsWith("data: {"));
+  const args: Record<number, string> = {};
+  for (const e of events) for (const tc of JSON.parse(e.slice(6)).choices[0]?.delta?.tool_calls ?? []) args[tc.index] = (args[tc.index] ?? "") + (tc.function?.arguments ?? "");
+  assert.deepEqual(args, { 0: '{"x": "one AND two"}', 1: "{}" });
+  // LOOP never ends while tools are offered; asked without tools, any script answers in text.
+  const loop = { role: "user", content: "LOOP a {}" };
+  assert.equal((await post([loop, { role: "assistant", content: null, tool_calls: [{ id: "x", type: "function", function: { name: "a", arguments: "{}" } }] }, { role: "tool", tool_call_id: "x", content: "r" }])).choices[0].finish_reason, "tool_calls");
+  assert.equal((await post([loop], { tools: undefined })).choices[0].message.content, "done: ");
+});

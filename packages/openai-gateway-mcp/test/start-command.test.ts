@@ -1,6 +1,7 @@
 /**
  * The README's run command ends in scripts/start.js: on a machine with no upstream key it must show
- * the whole chain answering — the gateway over HTTP, then the MCP server's chat_completion through it.
+ * the whole chain answering — the gateway over HTTP, the tool loop with a real MCP server from npm,
+ * then the MCP server's chat_completion through the gateway.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -32,8 +33,9 @@ test("npm start's script shows the gateway and the MCP server answering on the o
         reject(new Error(`start.js exited early (${code}):\n${stderr}\n${stdout}`));
       });
     });
-    assert.match(stderr, /1\/2 The gateway answered over HTTP \(model mcpgw-offline-demo\):\n\s+\[offline demo\].*Hello from npm start!/);
-    assert.match(stderr, /2\/2 The MCP server \(tools: chat_completion, list_models\) answered chat_completion through the gateway:\n\s+\[offline demo\].*Hello from an MCP client!/);
+    assert.match(stderr, /1\/3 The gateway answered over HTTP \(model mcpgw-offline-demo\):\n\s+\[offline demo\].*Hello from npm start!/);
+    assert.match(stderr, /2\/3 The model mcp-gateway used MCP tools \(servers: everything ready; calls: everything\/echo \(ok, [\d.]+ ms\)\):\n\s+\[offline demo\] The tool answered: Echo: Please use echo to say hello from the tool loop/);
+    assert.match(stderr, /3\/3 The MCP server \(tools: chat_completion, list_models\) answered chat_completion through the gateway:\n\s+\[offline demo\].*Hello from an MCP client!/);
     assert.doesNotMatch(stderr, /with an error/);
   } finally {
     const exited = new Promise((r) => proc.once("exit", r));

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { createCompletions } from "./chat/completion.ts";
+import { createToolLoop } from "./chat/tool-loop.ts";
 import type { GatewayConfig } from "./config/types.ts";
 import { accessLog } from "./http/plugins/access-log.ts";
 import { clientAuth } from "./http/plugins/client-auth.ts";
@@ -21,6 +22,9 @@ import { embeddingsRoute } from "./http/routes/v1/embeddings.ts";
 import { modelsRoutes } from "./http/routes/v1/models.ts";
 import { serverOptions } from "./http/server-options.ts";
 import { createModelCatalog } from "./models/catalog.ts";
+import { createMcpRegistry } from "./mcp/clients/registry.ts";
+import type { McpRegistry } from "./mcp/clients/types.ts";
+import { serverSecrets } from "./mcp/server-secrets.ts";
 import { createModelRouter } from "./models/router.ts";
 import { createLogger } from "./observability/logger.ts";
 import { createMetrics } from "./observability/metrics.ts";
@@ -41,6 +45,7 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const MCP_CHILD_GRACE_MS = 5_000;
 
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const { logger, flush } = createLogger(config.logLevel, config.logFormat, options.logDestination);
@@ -66,7 +71,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
   });
 
-  const upstream = createProviderClients(config.providers, config.timeouts);
+  const upstream = createProviderClients(config.providers, config.timeouts, config.mcpServers.flatMap(serverSecrets));
   const metrics = createMetrics();
   const forwarder = createForwarder({
     providers: upstream.clients,
@@ -79,7 +84,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // The model parts get the names they route by, not the config object (which holds the keys).
   const names = { aliases: config.aliases, passthrough: config.passthrough };
   const catalog = createModelCatalog(names, forwarder, app.log);
-  const completions = createCompletions({ router: createModelRouter(names), forwarder, metrics, totalMs: config.timeouts.totalMs });
+  const router = createModelRouter(names);
+  const completions = createCompletions({ router, forwarder, metrics, totalMs: config.timeouts.totalMs });
+  // MCP servers start connecting now, in the background; the SDK is loaded only when there are any.
+  const registry: McpRegistry | undefined =
+    config.mcpServers.length > 0 ? createMcpRegistry({ servers: config.mcpServers, log: app.log, metrics: metrics.mcp }) : undefined;
+  registry?.start();
+  const toolLoop = registry
+    ? createToolLoop({
+        router,
+        forwarder,
+        registry,
+        metrics,
+        scrub: upstream.scrub,
+        totalMs: config.timeouts.totalMs,
+        resultLimitBytes: config.tools.resultLimitBytes,
+        keepaliveMs: config.tools.keepaliveMs,
+      })
+    : undefined;
   const described = {
     demo: config.demo,
     providers: config.providers.map((p) => ({ name: p.name, type: p.type })),
@@ -95,17 +117,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   app.register(async (probes) =>
     healthRoutes(probes, {
       registry: metrics.registry,
-      readiness: { draining: () => draining, describe: () => described },
+      readiness: {
+        // A required MCP server that is not ready makes the gateway not ready; the others only show.
+        ready: () => !draining && (registry?.requiredReady() ?? true),
+        status: () => (draining ? "draining" : registry && !registry.requiredReady() ? "waiting for required MCP servers" : "ready"),
+        describe: () => ({ ...described, ...(registry ? { mcpServers: registry.statuses() } : {}) }),
+      },
     }),
   );
   app.register(async (v1) => {
     await v1.register(clientAuth, { clients: config.clients });
     modelsRoutes(v1, { catalog });
-    chatCompletionsRoute(v1, { completions });
+    chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels });
     embeddingsRoute(v1, { completions });
   });
   app.addHook("onClose", async () => {
     catalog.close();
+    // Children that ignore SIGTERM get SIGKILL after this; open requests have had their grace already.
+    await registry?.close(Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
     await upstream.close();
   });
 

@@ -18,10 +18,11 @@ async function main(): Promise<void> {
     .scriptName("openai-gateway")
     .usage("$0 [--config FILE] [--host HOST] [--port PORT]\n\nAn OpenAI-compatible gateway that holds the upstream keys.")
     .option("config", { alias: "c", type: "string", describe: "YAML or JSON config file (providers, model aliases, client keys)" })
+    .option("mcp-config", { type: "string", describe: "A {\"mcpServers\": {...}} JSON file (Claude Desktop, mcpo) [env MCP_CONFIG]" })
     .option("host", { type: "string", describe: "Address to listen on [env HOST, default 127.0.0.1]" })
     .option("port", { alias: "p", type: "number", describe: "Port to listen on [env PORT, default 8080]" })
     .epilog(
-      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT.\n" +
+      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT, MCP_CONFIG, MCP_MODEL.\n" +
         "With no upstream configured, the offline demo model '" + DEMO_MODEL + "' answers.",
     )
     .version(version)
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   if (argv.port !== undefined && (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535)) {
     throw new ConfigError(`--port: '${argv.port}' is not a port number (0-65535)`);
   }
-  const config = loadConfig({ file: argv.config, host: argv.host, port: argv.port, env: process.env });
+  const config = loadConfig({ file: argv.config, mcpFile: argv["mcp-config"], host: argv.host, port: argv.port, env: process.env });
   const gateway = createGateway(config);
   const log = gateway.app.log;
 
@@ -72,7 +73,14 @@ async function main(): Promise<void> {
     log.warn(`OFFLINE DEMO: no upstream is configured (OPENAI_API_KEY, OPENAI_BASE_URL or --config), so the demo model '${DEMO_MODEL}' answers.`);
   }
   log.info(
-    { address, providers: config.providers.map((p) => p.name), models: [...config.aliases.keys()], passthrough: config.passthrough, clients: config.clients.map((c) => c.name) },
+    {
+      address,
+      providers: config.providers.map((p) => p.name),
+      models: [...config.aliases.keys()],
+      passthrough: config.passthrough,
+      clients: config.clients.map((c) => c.name),
+      ...(config.mcpServers.length > 0 ? { mcpServers: config.mcpServers.map((s) => s.name) } : {}),
+    },
     `openai-gateway ${version} listening on ${address}`,
   );
 }

@@ -49,3 +49,15 @@ export function createScrubber(secrets: string[]): Scrubber {
     },
   };
 }
+
+/** A header, variable or parameter name that says it carries a credential (x-api-key, Proxy-Authorization, GITHUB_TOKEN...). */
+export const CREDENTIAL_NAME = /auth|key|token|secret|cookie|password|passwd|signature|credential/i;
+
+/**
+ * The values of `entries` whose name says they carry a credential, with "Bearer abc" or "Basic abc"
+ * also as the bare "abc": a server may echo the credential without its scheme.
+ */
+export function credentialValues(entries: Record<string, string>): string[] {
+  const values = Object.entries(entries).filter(([name]) => CREDENTIAL_NAME.test(name)).map(([, value]) => value);
+  return [...values, ...values.flatMap((v) => /^\w+ (\S+)$/.exec(v)?.[1] ?? [])];
+}

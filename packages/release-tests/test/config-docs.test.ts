@@ -131,6 +131,9 @@ function minimalFileConfig() {
       providers: { p: { baseUrl: "http://127.0.0.1:9/v1" } },
       passthrough: "p",
       clients: [{ name: "c", keyHash: "0".repeat(64) }],
+      // One tool-enabled model, one stdio and one remote MCP server: the defaults of their keys.
+      models: { t: { targets: "p/m" } },
+      mcpServers: { s: { command: "x" }, r: { url: "http://127.0.0.1:9/mcp" } },
     }),
   );
   return loadConfig({ file, env: {} });
@@ -147,6 +150,16 @@ function appliedFileDefaults(): Map<string, unknown> {
     ["clients.models", c.clients[0]!.models],
     ["logLevel", c.logLevel],
   ]);
+  const t = c.toolModels.get("t")!;
+  out.set("models.*.tools", t.selectors).set("models.*.maxToolRounds", t.maxToolRounds).set("models.*.toolDisplay", t.toolDisplay);
+  const stdio = c.mcpServers.find((x) => x.name === "s")!;
+  const remote = c.mcpServers.find((x) => x.name === "r")!;
+  if (stdio.transport.type === "stdio") out.set("mcpServers.*.args", stdio.transport.args).set("mcpServers.*.env", stdio.transport.env);
+  if (remote.transport.type !== "stdio") out.set("mcpServers.*.headers", remote.transport.headers);
+  out.set("mcpServers.*.disabledTools", stdio.disabledTools).set("mcpServers.*.toolTimeoutMs", stdio.toolTimeoutMs).set("mcpServers.*.required", stdio.required);
+  // A server is left out only when disabled: both are here, so `disabled` defaulted to false.
+  out.set("mcpServers.*.disabled", !(stdio && remote));
+  for (const [k, v] of Object.entries(c.tools)) out.set(`tools.${k}`, v);
   for (const [k, v] of Object.entries(c.server)) if (v !== undefined) out.set(`server.${k}`, v);
   for (const [k, v] of Object.entries(c.timeouts)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(c.retry)) out.set(`retry.${k}`, v);
@@ -166,6 +179,8 @@ function declaredFileDefaults(): Map<string, unknown> {
     ["server.requestTimeoutMs", defaults.DEFAULT_REQUEST_TIMEOUT_MS],
     ["server.keepAliveTimeoutMs", defaults.DEFAULT_KEEP_ALIVE_TIMEOUT_MS],
     ["server.shutdownGraceMs", defaults.DEFAULT_SHUTDOWN_GRACE_MS],
+    ["tools.resultLimitBytes", defaults.DEFAULT_TOOL_RESULT_LIMIT_BYTES],
+    ["tools.keepaliveMs", defaults.DEFAULT_TOOL_KEEPALIVE_MS],
   ]);
   for (const [k, v] of Object.entries(defaults.DEFAULT_TIMEOUTS)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(defaults.DEFAULT_RETRY)) out.set(`retry.${k}`, v);
@@ -256,7 +271,13 @@ describe("gateway environment variables", () => {
       ["OPENAI_BASE_URL", defaults.DEFAULT_OPENAI_BASE_URL],
       ["LOG_LEVEL", bare.logLevel],
       ["LOG_FORMAT", bare.logFormat],
+      ["MCP_MODEL", defaults.DEFAULT_MCP_MODEL],
     ]);
+    // MCP_MODEL is what `mcp-gateway` runs on when servers are configured and no MCP_MODEL is given.
+    const mcpFile = join(tmp, "mcp.json");
+    writeFileSync(mcpFile, JSON.stringify({ mcpServers: { s: { command: "x" } } }));
+    const withMcp = loadConfig({ env: { OPENAI_API_KEY: "k", MCP_CONFIG: mcpFile } });
+    assert.equal(withMcp.aliases.get(defaults.MCP_GATEWAY_MODEL)?.[0]?.model, defaults.DEFAULT_MCP_MODEL);
     assert.equal(bare.server.host, defaults.DEFAULT_HOST);
     assert.equal(bare.server.port, defaults.DEFAULT_PORT);
     assert.equal(keyed.providers[0]!.baseUrl, defaults.DEFAULT_OPENAI_BASE_URL);

@@ -183,7 +183,8 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
       // Its own workspace and the rules both services share (a production dependency), nothing else.
       assert.deepEqual(packages.split(/\s+/).filter(Boolean), [own, "openai-protocol"], `${image}: only its own workspace and openai-protocol under /app/packages`);
       // Each image carries its own service's dependencies, not the other's.
-      const foreign = image === GATEWAY_IMAGE ? ["openai", "@modelcontextprotocol"] : ["fastify", "prom-client"];
+      // (The gateway holds the MCP SDK too now: it is an MCP client of its MCP servers.)
+      const foreign = image === GATEWAY_IMAGE ? ["openai", "@modelcontextprotocol/server-everything"] : ["fastify", "prom-client"];
       for (const name of foreign) assert.ok(!holds(name), `${image}: holds ${name}, which only the other service needs`);
     }
   });

@@ -3,3 +3,4 @@ export { callTool, cleanEnv, connectMcp, MCP_CLI, MCP_PACKAGE_DIR, runMcp, textO
 export { rawExchange, type RawExchange, type RawOptions } from "./raw-http.ts";
 export { runToExit, type RunResult } from "./run-to-exit.ts";
 export { apiErrorOf } from "./api-error.ts";
+export { SERVER_EVERYTHING, waitForMcpServers } from "./mcp-servers.ts";

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Target } from "../config/types.ts";
-import { requestLifetime, CLIENT_GONE } from "./request-lifetime.ts";
+import { withinLifetime } from "./request-lifetime.ts";
 import type { ModelRouter } from "../models/router.ts";
 import { countTokens, type Metrics } from "../observability/metrics.ts";
 import { EventStream } from "../relay/event-stream.ts";
@@ -30,16 +30,24 @@ export interface Completions {
   run(request: FastifyRequest, reply: FastifyReply, call: CompletionCall): Promise<FastifyReply>;
 }
 
+/**
+ * The targets of the model a request asks for (404 when the key may not use it), noting the name for
+ * the access log; a configured alias may label metrics at once, a passthrough name once accepted.
+ */
+export function targetsFor(request: FastifyRequest, router: ModelRouter, model: string): Target[] {
+  request.requestedModel = model;
+  const { targets, alias } = router.resolve(model, request.client!);
+  request.modelAccepted = alias;
+  return targets;
+}
+
 export function createCompletions(deps: { router: ModelRouter; forwarder: Forwarder; metrics: Metrics; totalMs: number }): Completions {
   const { router, forwarder, metrics } = deps;
   return {
     async run(request, reply, call) {
       const client = request.client!;
-      request.requestedModel = call.model;
-      const { targets, alias } = router.resolve(call.model, client);
-      request.modelAccepted = alias;
-      const life = requestLifetime(reply, deps.totalMs);
-      try {
+      const targets = targetsFor(request, router, call.model);
+      return withinLifetime(reply, deps.totalMs, async (life) => {
         const sent = await forwarder.forward({
           targets,
           model: call.model,
@@ -62,15 +70,7 @@ export function createCompletions(deps: { router: ModelRouter; forwarder: Forwar
         }
         countTokens(metrics, client.name, call.model, usageOf(sent.body!));
         return reply.code(200).header("content-type", sent.contentType).send(sent.body);
-      } catch (err) {
-        if (err === CLIENT_GONE) {
-          reply.hijack(); // nobody is listening; nothing to send
-          return reply;
-        }
-        throw err;
-      } finally {
-        life.end();
-      }
+      });
     },
   };
 }

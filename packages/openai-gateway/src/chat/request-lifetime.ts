@@ -31,3 +31,22 @@ export function requestLifetime(reply: FastifyReply, totalMs: number): RequestLi
     },
   };
 }
+
+/**
+ * Runs one model request within its lifetime: a client that left gets nothing (the reply is
+ * hijacked so Fastify sends nothing either), and the lifetime's timer goes with the request.
+ */
+export async function withinLifetime(reply: FastifyReply, totalMs: number, work: (life: RequestLifetime) => Promise<FastifyReply>): Promise<FastifyReply> {
+  const life = requestLifetime(reply, totalMs);
+  try {
+    return await work(life);
+  } catch (err) {
+    if (err === CLIENT_GONE) {
+      reply.hijack(); // nobody is listening; nothing to send
+      return reply;
+    }
+    throw err;
+  } finally {
+    life.end();
+  }
+}

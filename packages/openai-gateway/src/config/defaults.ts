@@ -33,3 +33,15 @@ export const DEFAULT_RETRY: RetrySettings = {
 };
 
 export const DEMO_MODEL = "mcpgw-offline-demo";
+
+// The tool loop: how many rounds of tool calls before the model must answer, how much of a tool's
+// output it reads, how often a stream shows it is alive while tools run (proxies cut idle streams
+// after 30-60 s; 5 s is well inside any of them).
+export const DEFAULT_MAX_TOOL_ROUNDS = 8;
+export const DEFAULT_TOOL_RESULT_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_TOOL_KEEPALIVE_MS = 5_000;
+export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
+
+/** The model served with every MCP tool when MCP servers are configured; it runs on MCP_MODEL. */
+export const MCP_GATEWAY_MODEL = "mcp-gateway";
+export const DEFAULT_MCP_MODEL = "gpt-4o-mini";

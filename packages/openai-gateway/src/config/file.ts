@@ -28,7 +28,7 @@ export function readConfigFile(path: string, env: Record<string, string | undefi
 }
 
 /** Replaces `${NAME}` in every string value; a missing variable is an error naming the field. */
-function substituteEnv(value: unknown, env: Record<string, string | undefined>, path: (string | number)[]): unknown {
+export function substituteEnv(value: unknown, env: Record<string, string | undefined>, path: (string | number)[]): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = env[name];

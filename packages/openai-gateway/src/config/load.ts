@@ -16,16 +16,23 @@ import {
   DEFAULT_RETRY,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TIMEOUTS,
+  DEFAULT_MCP_MODEL,
+  DEFAULT_TOOL_KEEPALIVE_MS,
+  DEFAULT_TOOL_RESULT_LIMIT_BYTES,
 } from "./defaults.ts";
+import { mcpServersFrom } from "./mcp-servers.ts";
+import type { McpServerConfig } from "../mcp/clients/types.ts";
 import { readConfigFile } from "./file.ts";
 import { routingFromEnv, routingFromFile } from "./routing.ts";
 import { readTls } from "./tls.ts";
-import { ConfigError, type GatewayConfig, type LogFormat, type LogLevel } from "./types.ts";
+import { ConfigError, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings } from "./types.ts";
 
 export { sha256 } from "./client-keys.ts";
 
 export interface LoadOptions {
   file?: string | undefined;
+  /** A plain {"mcpServers": {...}} file (--mcp-config, else MCP_CONFIG). */
+  mcpFile?: string | undefined;
   host?: string | undefined;
   port?: number | undefined;
   env: Record<string, string | undefined>;
@@ -37,7 +44,10 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
   const { env } = opts;
   const file = opts.file ? readConfigFile(opts.file, env) : undefined;
   const server = file?.server;
-  const routing = file ? routingFromFile(file) : routingFromEnv(env);
+  const mcpServers = mcpServersFrom(file?.mcpServers, opts.mcpFile ?? nonEmpty(env.MCP_CONFIG), env);
+  const mcp = { servers: mcpServers.length > 0, model: nonEmpty(env.MCP_MODEL) ?? DEFAULT_MCP_MODEL };
+  const routing = file ? routingFromFile(file, mcp) : routingFromEnv(env, mcp);
+  checkToolSelectors(routing.toolModels, mcpServers);
   const host = opts.host ?? env.HOST ?? server?.host ?? DEFAULT_HOST;
   const clients = clientsFrom(file, env);
   if (clients.length === 0 && !isLoopback(host)) {
@@ -64,9 +74,31 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
     logFormat: pickLogFormat(env.LOG_FORMAT),
     ...routing,
     clients,
+    mcpServers,
+    tools: {
+      resultLimitBytes: file?.tools.resultLimitBytes ?? DEFAULT_TOOL_RESULT_LIMIT_BYTES,
+      keepaliveMs: file?.tools.keepaliveMs ?? DEFAULT_TOOL_KEEPALIVE_MS,
+    },
     timeouts: { ...DEFAULT_TIMEOUTS, ...file?.timeouts },
     retry: { ...DEFAULT_RETRY, ...file?.retry },
   };
+}
+
+/** A tool model's selectors name servers that exist (or `*`). */
+function checkToolSelectors(models: Map<string, ToolModelSettings>, servers: McpServerConfig[]): void {
+  const names = new Set(servers.map((s) => s.name));
+  for (const [model, settings] of models) {
+    for (const [i, selector] of settings.selectors.entries()) {
+      const server = selector.split("/")[0]!;
+      if (server === "*" || names.has(server)) continue;
+      const known = names.size > 0 ? `configured: ${[...names].join(", ")}` : "no mcpServers are configured";
+      throw new ConfigError(`models.${model}.tools[${i}]: '${selector}' names no MCP server (${known})`);
+    }
+  }
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
 export function isLoopback(host: string): boolean {

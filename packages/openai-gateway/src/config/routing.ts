@@ -3,51 +3,81 @@
  * (simple case), or the offline demo model when neither names an upstream.
  */
 import { z } from "zod";
-import { DEFAULT_OPENAI_BASE_URL, DEMO_MODEL } from "./defaults.ts";
+import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_OPENAI_BASE_URL, DEMO_MODEL, MCP_GATEWAY_MODEL } from "./defaults.ts";
 import type { ConfigFile } from "./schema.ts";
-import { ConfigError, type GatewayConfig, type ProviderConfig, type Target } from "./types.ts";
+import { ConfigError, type GatewayConfig, type ProviderConfig, type Target, type ToolModelSettings } from "./types.ts";
 
-export type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo">;
+export type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo" | "toolModels">;
 
-export function routingFromEnv(env: Record<string, string | undefined>): Routing {
+/** What routing needs to know of the MCP servers: whether there are any, and the model `mcp-gateway` runs on. */
+export interface McpRouting {
+  servers: boolean;
+  model: string;
+}
+
+export function routingFromEnv(env: Record<string, string | undefined>, mcp: McpRouting): Routing {
   const apiKey = nonEmpty(env.OPENAI_API_KEY);
   const baseUrl = nonEmpty(env.OPENAI_BASE_URL);
   if (!apiKey && !baseUrl) {
     // No upstream at all: serve the offline demo model so a new user sees the whole path work.
     const demo = provider("demo", { type: "demo", baseUrl: "demo://offline" });
-    return { providers: [demo], aliases: new Map([[DEMO_MODEL, [{ provider: demo.name, model: DEMO_MODEL }]]]), passthrough: undefined, demo: true };
+    const aliases = new Map([[DEMO_MODEL, [{ provider: demo.name, model: DEMO_MODEL }]]]);
+    return withMcpGateway({ providers: [demo], aliases, passthrough: undefined, demo: true, toolModels: new Map() }, mcp, { provider: demo.name, model: DEMO_MODEL });
   }
   const url = baseUrl ?? DEFAULT_OPENAI_BASE_URL;
   if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) {
     throw new ConfigError(`OPENAI_BASE_URL: '${url}' is not an http(s) URL`);
   }
   const upstream = provider("openai", { type: "openai", baseUrl: url, apiKey });
-  return { providers: [upstream], aliases: new Map(), passthrough: upstream.name, demo: false };
+  return withMcpGateway({ providers: [upstream], aliases: new Map(), passthrough: upstream.name, demo: false, toolModels: new Map() }, mcp, { provider: upstream.name, model: mcp.model });
 }
 
-export function routingFromFile(file: ConfigFile): Routing {
-  const providers = Object.entries(file.providers).map(([name, p]) => provider(name, p));
+export function routingFromFile(file: ConfigFile, mcp: McpRouting): Routing {
+  if (!file.providers && !mcp.servers) {
+    throw new ConfigError("providers: at least one provider is required (or give mcpServers for a gateway that serves tools only)");
+  }
+  const providers = Object.entries(file.providers ?? {}).map(([name, p]) => provider(name, p));
   const known = new Set(providers.map((p) => p.name));
   const check = (name: string, field: string): string => {
     if (!known.has(name)) throw new ConfigError(`${field}: unknown provider '${name}' (known: ${[...known].join(", ")})`);
     return name;
   };
   const aliases = new Map<string, Target[]>();
+  const toolModels = new Map<string, ToolModelSettings>();
   for (const [alias, spec] of Object.entries(file.models)) {
-    const specs = Array.isArray(spec) ? spec : [spec];
+    const tooled = typeof spec === "object" && !Array.isArray(spec) && "targets" in spec ? spec : undefined;
+    type TargetSpec = string | { provider: string; model: string };
+    const targets = (tooled ? tooled.targets : spec) as TargetSpec | TargetSpec[];
+    const list: TargetSpec[] = Array.isArray(targets) ? targets : [targets];
+    const field = tooled ? `models.${alias}.targets` : `models.${alias}`;
     aliases.set(
       alias,
-      specs.map((t, i) => {
+      list.map((t, i) => {
         const { provider: name, model } = typeof t === "string" ? splitTarget(t) : t;
-        return { provider: check(name, `models.${alias}[${i}].provider`), model };
+        return { provider: check(name, `${field}[${i}].provider`), model };
       }),
     );
+    if (tooled) {
+      toolModels.set(alias, { selectors: tooled.tools, instructions: tooled.instructions, maxToolRounds: tooled.maxToolRounds, toolDisplay: tooled.toolDisplay });
+    }
   }
   const passthrough = file.passthrough !== undefined ? check(file.passthrough, "passthrough") : undefined;
-  if (aliases.size === 0 && !passthrough) {
+  if (aliases.size === 0 && !passthrough && !mcp.servers) {
     throw new ConfigError("models: define at least one model alias, or name a `passthrough` provider");
   }
-  return { providers, aliases, passthrough, demo: false };
+  const routing = { providers, aliases, passthrough, demo: false, toolModels };
+  return passthrough ? withMcpGateway(routing, mcp, { provider: passthrough, model: mcp.model }) : routing;
+}
+
+/**
+ * With MCP servers, the model `mcp-gateway` has every tool and runs on MCP_MODEL (the simple case),
+ * unless the config names a model so itself.
+ */
+function withMcpGateway(routing: Routing, mcp: McpRouting, target: Target): Routing {
+  if (!mcp.servers || routing.aliases.has(MCP_GATEWAY_MODEL)) return routing;
+  routing.aliases.set(MCP_GATEWAY_MODEL, [target]);
+  routing.toolModels.set(MCP_GATEWAY_MODEL, { selectors: ["*"], instructions: undefined, maxToolRounds: DEFAULT_MAX_TOOL_ROUNDS, toolDisplay: "none" });
+  return routing;
 }
 
 function provider(

@@ -5,19 +5,23 @@
  */
 import { z } from "zod";
 import { clientsSection } from "./sections/clients.ts";
+import { mcpServersSection } from "./sections/mcp-servers.ts";
 import { modelsSection, passthroughSection } from "./sections/models.ts";
 import { providersSection } from "./sections/providers.ts";
 import { serverSection } from "./sections/server.ts";
+import { toolsSection } from "./sections/tools.ts";
 import { retrySection, timeoutsSection } from "./sections/upstream-behaviour.ts";
 
 export const configFileSchema = z.strictObject({
   server: serverSection,
-  providers: providersSection,
+  providers: providersSection.optional(),
   models: modelsSection,
   passthrough: passthroughSection,
   clients: clientsSection,
   timeouts: timeoutsSection,
   retry: retrySection,
+  mcpServers: mcpServersSection,
+  tools: toolsSection,
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
 });
 

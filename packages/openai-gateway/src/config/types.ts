@@ -1,4 +1,5 @@
 /** The validated, resolved configuration that the composition root receives. Nothing reads process.env after start. */
+import type { McpServerConfig } from "../mcp/clients/types.ts";
 export type ProviderType = "openai" | "azure" | "demo";
 
 /**
@@ -64,6 +65,22 @@ export interface RetrySettings {
   maxRetryAfterMs: number;
 }
 
+/** What makes a model tool-enabled: the MCP tools it is offered, and how its loop runs. */
+export interface ToolModelSettings {
+  /** `server`, `server/tool`, `server/prefix*`, `*`. */
+  selectors: string[];
+  instructions: string | undefined;
+  maxToolRounds: number;
+  toolDisplay: "none" | "details";
+}
+
+export interface ToolSettings {
+  /** Largest tool result fed to a model. */
+  resultLimitBytes: number;
+  /** Gap between SSE keepalive comments while tools run. */
+  keepaliveMs: number;
+}
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** json: one JSON object a line; pretty: readable lines; auto: pretty when stdout is a terminal. */
@@ -78,6 +95,10 @@ export interface GatewayConfig {
   aliases: Map<string, Target[]>;
   /** The provider that serves model names no alias matches, by name. */
   passthrough: string | undefined;
+  /** The aliases that run the tool loop, and how. */
+  toolModels: Map<string, ToolModelSettings>;
+  mcpServers: McpServerConfig[];
+  tools: ToolSettings;
   clients: ClientKey[];
   timeouts: Timeouts;
   retry: RetrySettings;

@@ -5,7 +5,8 @@
  * MAX_MODEL_LABELS distinct (the rest count as "other").
  */
 import type { Usage } from "@mcpgw/openai-protocol";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RegistryMetrics } from "../mcp/clients/types.ts";
 
 export const MAX_LABEL_LENGTH = 128;
 export const MAX_MODEL_LABELS = 256;
@@ -18,16 +19,60 @@ export interface Metrics {
   retries: Counter<"provider">;
   fallbacks: Counter<"model">;
   tokens: Counter<"key" | "model" | "kind">;
+  mcpServerUp: Gauge<"server">;
+  toolCalls: Counter<"server" | "tool" | "outcome">;
+  toolCallDuration: Histogram<"server" | "tool">;
+  toolRounds: Histogram<"model">;
   /** The label value for a model name (empty when none was accepted). */
   modelLabel(name: string | undefined): string;
+  /** What the MCP registry reports, into these metrics. */
+  mcp: RegistryMetrics;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "gateway_process_" });
   const models = new Set<string>();
+  const mcpServerUp = new Gauge({
+    name: "gateway_mcp_server_up",
+    help: "1 while an MCP server is connected and ready, 0 while it is connecting, failed or restarting.",
+    labelNames: ["server"],
+    registers: [registry],
+  });
+  const toolCalls = new Counter({
+    name: "gateway_mcp_tool_calls_total",
+    help: "MCP tool calls the gateway made, by server, tool and outcome (ok, tool_error, timeout, server_unavailable, cancelled...).",
+    labelNames: ["server", "tool", "outcome"],
+    registers: [registry],
+  });
+  const toolCallDuration = new Histogram({
+    name: "gateway_mcp_tool_call_duration_seconds",
+    help: "Time an MCP tool call took, by server and tool.",
+    labelNames: ["server", "tool"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  // Tool names come from the configured servers, not from clients; still kept short.
+  const short = (s: string) => (s.length > MAX_LABEL_LENGTH ? s.slice(0, MAX_LABEL_LENGTH) : s);
   return {
     registry,
+    mcpServerUp,
+    toolCalls,
+    toolCallDuration,
+    toolRounds: new Histogram({
+      name: "gateway_tool_rounds",
+      help: "Rounds of MCP tool calls one chat completion of a tool-enabled model took.",
+      labelNames: ["model"],
+      buckets: [0, 1, 2, 3, 4, 6, 8, 12, 20, 50],
+      registers: [registry],
+    }),
+    mcp: {
+      serverUp: (server, up) => mcpServerUp.set({ server: short(server) }, up ? 1 : 0),
+      toolCall(server, tool, outcome, seconds) {
+        toolCalls.inc({ server: short(server), tool: short(tool), outcome });
+        toolCallDuration.observe({ server: short(server), tool: short(tool) }, seconds);
+      },
+    },
     modelLabel(name) {
       if (!name) return "";
       const value = name.length > MAX_LABEL_LENGTH ? name.slice(0, MAX_LABEL_LENGTH) : name;

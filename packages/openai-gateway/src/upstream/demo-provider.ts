@@ -6,6 +6,7 @@
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEMO_MODEL } from "../config/defaults.ts";
+import { demoToolTurn } from "./demo-tools.ts";
 import type { ProviderClient, UpstreamRequest, UpstreamResponse } from "./types.ts";
 
 const CREATED = 1_735_689_600; // fixed, so answers are identical run to run
@@ -13,7 +14,8 @@ const WORD_DELAY_MS = 15; // slow enough for a person to see the stream arrive w
 
 interface ChatBody {
   model?: string;
-  messages?: { role?: string; content?: unknown }[];
+  messages?: { role?: string; content?: unknown; tool_calls?: unknown[] }[];
+  tools?: Parameters<typeof demoToolTurn>[1];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   input?: unknown;
@@ -34,7 +36,9 @@ export function createDemoProvider(name: string): ProviderClient {
         return json(404, { error: { message: `The offline demo does not serve ${req.path}.`, type: "not_found_error", param: null, code: null } });
       }
       const id = `chatcmpl-demo-${++counter}`;
-      const text = answer(body);
+      const turn = demoToolTurn(body.messages ?? [], body.tools);
+      if (turn && "call" in turn) return toolCall(id, turn.call, body);
+      const text = turn?.text ?? answer(body);
       const usage = { prompt_tokens: countWords(JSON.stringify(body.messages ?? [])), completion_tokens: countWords(text), total_tokens: 0 };
       usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
       if (!body.stream) {
@@ -51,6 +55,30 @@ export function createDemoProvider(name: string): ProviderClient {
       };
     },
   };
+}
+
+/** The demo's call of a tool, whole or as a stream (the name first, then the arguments). */
+function toolCall(id: string, call: { id: string; name: string; arguments: string }, body: ChatBody): UpstreamResponse {
+  const usage = { prompt_tokens: countWords(JSON.stringify(body.messages ?? [])), completion_tokens: 1, total_tokens: 0 };
+  usage.total_tokens = usage.prompt_tokens + 1;
+  const tool_calls = [{ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }];
+  if (!body.stream) {
+    return json(200, {
+      id, object: "chat.completion", created: CREATED, model: DEMO_MODEL,
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls, refusal: null }, logprobs: null, finish_reason: "tool_calls" }],
+      usage,
+    });
+  }
+  const chunk = (delta: object, finish: string | null) =>
+    event({ id, object: "chat.completion.chunk", created: CREATED, model: DEMO_MODEL, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+  const events = [
+    chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, null),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments } }] }, null),
+    chunk({}, "tool_calls"),
+    ...(body.stream_options?.include_usage === true ? [event({ id, object: "chat.completion.chunk", created: CREATED, model: DEMO_MODEL, choices: [], usage })] : []),
+    Buffer.from("data: [DONE]\n\n"),
+  ];
+  return { statusCode: 200, headers: { "content-type": "text/event-stream" }, body: Readable.from(events) };
 }
 
 function answer(body: ChatBody): string {

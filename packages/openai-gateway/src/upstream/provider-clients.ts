@@ -3,7 +3,7 @@
  * keep-alive pool, plus the scrubber that knows every upstream secret. This is the only module that
  * reads keys and credential headers out of the config; what it hands out names providers only.
  */
-import { createScrubber, type Scrubber } from "@mcpgw/openai-protocol";
+import { createScrubber, credentialValues, type Scrubber } from "@mcpgw/openai-protocol";
 import { Agent } from "undici";
 import type { ProviderConfig, Timeouts } from "../config/types.ts";
 import { createDemoProvider } from "./demo-provider.ts";
@@ -16,21 +16,16 @@ export interface ProviderClients {
   close(): Promise<void>;
 }
 
-// Extra headers that carry credentials (x-api-key, Proxy-Authorization, a session token...).
-const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
-
-export function createProviderClients(providers: ProviderConfig[], timeouts: Timeouts): ProviderClients {
+/** `otherSecrets`: what else nothing relayed may show (the MCP servers' credentials). */
+export function createProviderClients(providers: ProviderConfig[], timeouts: Timeouts, otherSecrets: string[] = []): ProviderClients {
   const agent = new Agent({ connectTimeout: timeouts.connectMs, keepAliveTimeout: 30_000 });
   const clients = new Map<string, ProviderClient>(
     providers.map((p) => [p.name, p.type === "demo" ? createDemoProvider(p.name) : createHttpProvider(p, agent, timeouts)]),
   );
-  return { clients, scrub: createScrubber(providers.flatMap(secretsOf)), close: () => agent.close() };
+  return { clients, scrub: createScrubber([...providers.flatMap(secretsOf), ...otherSecrets]), close: () => agent.close() };
 }
 
 /** What a provider sends that nothing relayed back may show: its key and its credential headers. */
 function secretsOf(p: ProviderConfig): string[] {
-  const headers = Object.entries(p.headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).map(([, value]) => value);
-  // "Bearer abc" or "Basic abc": an upstream may echo the credential without its scheme.
-  const bare = headers.flatMap((v) => /^\w+ (\S+)$/.exec(v)?.[1] ?? []);
-  return [...(p.apiKey ? [p.apiKey] : []), ...headers, ...bare];
+  return [...(p.apiKey ? [p.apiKey] : []), ...credentialValues(p.headers)];
 }

@@ -3,18 +3,17 @@ import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 
 export interface Readiness {
-  draining(): boolean;
-  /** What /ready shows besides its status: names only, never a credential. */
+  /** 200 when true: not draining, and every required MCP server ready. */
+  ready(): boolean;
+  status(): string;
+  /** What /ready shows besides its status: names and states only, never a credential. */
   describe(): Record<string, unknown>;
 }
 
 export function healthRoutes(app: FastifyInstance, deps: { readiness: Readiness; registry: Registry }): void {
   const { readiness, registry } = deps;
   app.get("/health", async () => ({ status: "ok" }));
-  app.get("/ready", async (_request, reply) => {
-    const draining = readiness.draining();
-    return reply.code(draining ? 503 : 200).send({ status: draining ? "draining" : "ready", ...readiness.describe() });
-  });
+  app.get("/ready", async (_request, reply) => reply.code(readiness.ready() ? 200 : 503).send({ status: readiness.status(), ...readiness.describe() }));
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", registry.contentType);
     return registry.metrics();

@@ -2,6 +2,8 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
+import type { ToolLoop, ToolLoopCall } from "../../../chat/tool-loop.ts";
+import type { ToolModelSettings } from "../../../config/types.ts";
 import { parseBody } from "./validate-body.ts";
 
 const chatRequest = z.looseObject({
@@ -11,11 +13,18 @@ const chatRequest = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 });
 
-export function chatCompletionsRoute(app: FastifyInstance, deps: { completions: Completions }): void {
+export function chatCompletionsRoute(
+  app: FastifyInstance,
+  deps: { completions: Completions; toolLoop: ToolLoop | undefined; toolModels: Map<string, ToolModelSettings> },
+): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
     const stream = body.stream === true;
     const clientWantsUsage = body.stream_options?.include_usage === true;
+    const settings = deps.toolLoop ? deps.toolModels.get(body.model) : undefined;
+    if (settings) {
+      return deps.toolLoop!.run(request, reply, { model: body.model, settings, body: body as ToolLoopCall["body"], stream, clientWantsUsage });
+    }
     return deps.completions.run(request, reply, {
       path: "/chat/completions",
       model: body.model,

@@ -1,0 +1,9 @@
+/** `tools`: how the gateway treats MCP tools' output. */
+import { z } from "zod";
+
+export const toolsSection = z
+  .strictObject({
+    resultLimitBytes: z.number().int().min(1024).optional().describe("largest tool result fed to a model; the rest is cut"),
+    keepaliveMs: z.number().int().min(500).max(10_000).optional().describe("gap between SSE keepalive comments while tools run"),
+  })
+  .default({});
