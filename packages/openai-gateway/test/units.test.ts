@@ -20,6 +20,8 @@ import { ANONYMOUS, createAuthenticator } from "../src/http/plugins/client-auth.
 import { usageOf } from "../src/relay/response-usage.ts";
 import { UpstreamEvents, type EventBatch } from "../src/upstream/stream-events.ts";
 import { UsageTap } from "../src/relay/usage-tap.ts";
+import { toolResultText } from "../src/chat/tool-results.ts";
+import type { ToolCallResult } from "../src/mcp/clients/types.ts";
 
 // --- UsageTap -------------------------------------------------------------------------------
 
@@ -535,5 +537,48 @@ describe("createAuthenticator", () => {
     for (const header of [undefined, "", "Bearer anything", "garbage"]) assert.deepEqual(open(header), ANONYMOUS);
     assert.equal(ANONYMOUS.name, "anonymous");
     assert.deepEqual(ANONYMOUS.models, ["*"]);
+  });
+});
+
+// --- toolResultText (what a model reads of an MCP tool's result) --------------------------------
+
+describe("toolResultText", () => {
+  const scrub = createScrubber(["sk-tool-result-secret-0123456789"]);
+  const of = (result: Partial<ToolCallResult>, limit = 64 * 1024) => toolResultText({ content: [], structuredContent: undefined, isError: false, ...result }, limit, scrub);
+
+  test("text as text, structuredContent as JSON (once, even when the text repeats it)", () => {
+    assert.equal(of({ content: [{ type: "text", text: "hello" }, { type: "text", text: "world" }] }), "hello\nworld");
+    assert.equal(of({ content: [{ type: "text", text: '{"a":1}' }], structuredContent: { a: 1 } }), '{"a":1}');
+    assert.equal(of({ content: [{ type: "text", text: "sunny" }], structuredContent: { temp: 21 } }), 'sunny\n{"temp":21}');
+  });
+
+  test("images, audio and resources are described, never their bytes", () => {
+    const data = Buffer.alloc(3000, 1).toString("base64");
+    const text = of({
+      content: [
+        { type: "image", data, mimeType: "image/png" },
+        { type: "resource_link", uri: "file:///a.txt", name: "a" },
+        { type: "resource", resource: { uri: "mem://note", text: "the note" } },
+        { type: "resource", resource: { uri: "mem://blob", blob: data, mimeType: "application/zip" } },
+      ],
+    });
+    assert.ok(!text.includes(data.slice(0, 40)), "bytes reached the model");
+    assert.match(text, /\[image: image\/png, 3000 bytes, not shown\]/);
+    assert.match(text, /\[resource: file:\/\/\/a\.txt \(a\)\]/);
+    assert.match(text, /\[resource mem:\/\/note\]\nthe note/);
+    assert.match(text, /\[resource: mem:\/\/blob, application\/zip, 3000 bytes, not shown\]/);
+  });
+
+  test("an isError result is marked as the tool's error; nothing at all says so", () => {
+    assert.equal(of({ content: [{ type: "text", text: "no such city" }], isError: true }), "Error from the tool: no such city");
+    assert.equal(of({}), "(the tool returned no content)");
+  });
+
+  test("cut to the limit on a character boundary, saying how much was left out; secrets scrubbed", () => {
+    const text = of({ content: [{ type: "text", text: "é".repeat(5000) }] }, 1024);
+    assert.ok(Buffer.byteLength(text) < 1024 + 80, `${Buffer.byteLength(text)} bytes`);
+    assert.match(text, /…\(cut: \d+ more bytes of tool output\)$/);
+    assert.ok(!text.includes("\uFFFD"), "a character was split");
+    assert.equal(of({ content: [{ type: "text", text: "key sk-tool-result-secret-0123456789" }] }), "key [redacted]");
   });
 });
