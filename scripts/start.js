@@ -6,6 +6,7 @@
  * started by the gateway over stdio) unless the user gave MCP servers of their own; then it starts
  * the MCP server (openai-gateway-mcp) the way an MCP client does, over stdio, and calls its
  * chat_completion tool through the gateway (the offline demo model when no upstream is configured).
+ * With the demo's MCP server it also calls a tool over REST (/tools, as mcpo serves tools).
  * Then it keeps serving until Ctrl-C. Flags after `npm start --` go to the gateway.
  */
 import { spawn } from "node:child_process";
@@ -81,6 +82,12 @@ async function showItAnswering(origin) {
       const calls = (answer.mcpgw?.tool_calls ?? []).map((c) => `${c.server}/${c.tool} (${c.outcome}, ${c.ms} ms)`).join(", ") || "none";
       say(`2/3 The model mcp-gateway used MCP tools (servers: ${ready.join(", ")}; calls: ${calls}):\n  ${answer.choices[0].message.content}`);
     }
+    // The same tools as REST endpoints, as mcpo serves them (docs/openapi-tools.md).
+    if (!ownMcp) {
+      const rest = await fetch(`${origin}/tools/everything/echo`, { method: "POST", headers, body: JSON.stringify({ message: "hello over REST" }) });
+      const restAnswer = await rest.json();
+      say(`    and as REST: POST /tools/everything/echo answered ${rest.status}: ${JSON.stringify(restAnswer)}   (every tool: ${origin}/tools/docs)`);
+    }
   }
 
   // An MCP client starts the MCP server as a child process and talks to it over stdin/stdout.
@@ -103,7 +110,10 @@ async function showItAnswering(origin) {
         `${result.isError ? " with an error" : ""}:\n  ${text}\n\n` +
         `Try it yourself:\n  curl ${origin}/v1/chat/completions -H 'content-type: application/json'` +
         `${key ? " -H 'authorization: Bearer YOUR_CLIENT_KEY'" : ""} -d '{"model":"${model}","messages":[{"role":"user","content":"Hi"}]}'\n` +
-        (models.data.some((m) => m.id === "mcp-gateway") ? `  the same with "model":"mcp-gateway" and a message that asks for a tool ("use echo to say hi") runs the tool loop\n` : "") +
+        (models.data.some((m) => m.id === "mcp-gateway")
+          ? `  the same with "model":"mcp-gateway" and a message that asks for a tool ("use echo to say hi") runs the tool loop\n` +
+            `  the MCP tools as REST endpoints with OpenAPI docs: ${origin}/tools/docs\n`
+          : "") +
         `  npx @modelcontextprotocol/inspector --cli -e GATEWAY_URL=${origin} -e GATEWAY_API_KEY=${key ? "YOUR_CLIENT_KEY" : "local-demo"} npx openai-gateway-mcp --method tools/list\n` +
         `Metrics: ${origin}/metrics   Stop: Ctrl-C`,
     );

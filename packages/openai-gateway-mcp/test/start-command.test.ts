@@ -35,6 +35,7 @@ test("npm start's script shows the gateway and the MCP server answering on the o
     });
     assert.match(stderr, /1\/3 The gateway answered over HTTP \(model mcpgw-offline-demo\):\n\s+\[offline demo\].*Hello from npm start!/);
     assert.match(stderr, /2\/3 The model mcp-gateway used MCP tools \(servers: everything ready; calls: everything\/echo \(ok, [\d.]+ ms\)\):\n\s+\[offline demo\] The tool answered: Echo: Please use echo to say hello from the tool loop/);
+    assert.match(stderr, /and as REST: POST \/tools\/everything\/echo answered 200: "Echo: hello over REST"/);
     assert.match(stderr, /3\/3 The MCP server \(tools: chat_completion, list_models\) answered chat_completion through the gateway:\n\s+\[offline demo\].*Hello from an MCP client!/);
     assert.doesNotMatch(stderr, /with an error/);
   } finally {

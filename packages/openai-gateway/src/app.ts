@@ -19,6 +19,7 @@ import { protocolErrors } from "./http/plugins/protocol-errors.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { chatCompletionsRoute } from "./http/routes/v1/chat-completions.ts";
 import { embeddingsRoute } from "./http/routes/v1/embeddings.ts";
+import { toolsRoutes } from "./http/routes/tools.ts";
 import { modelsRoutes } from "./http/routes/v1/models.ts";
 import { serverOptions } from "./http/server-options.ts";
 import { createModelCatalog } from "./models/catalog.ts";
@@ -30,9 +31,12 @@ import { createLogger } from "./observability/logger.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { createForwarder } from "./upstream/forward.ts";
 import { createProviderClients } from "./upstream/provider-clients.ts";
+import { VERSION } from "./version.ts";
 
 export interface Gateway {
   app: FastifyInstance;
+  /** Takes the MCP servers of a reloaded config (SIGHUP, --watch): added connect, removed close, changed restart. */
+  reloadMcpServers(servers: GatewayConfig["mcpServers"]): Promise<{ added: string[]; removed: string[]; restarted: string[] }>;
   /** Stop accepting, let open requests finish, release the upstream pool. */
   close(): Promise<void>;
   /** Write out buffered log lines (before process.exit). */
@@ -42,6 +46,8 @@ export interface Gateway {
 export interface GatewayOptions {
   /** Where JSON log lines go (default stdout; readable lines when it is a terminal). */
   logDestination?: DestinationStream;
+  /** Serve the MCP tools (/tools), health and metrics, but no /v1: the `tools` command. */
+  toolsOnly?: boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -86,22 +92,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const catalog = createModelCatalog(names, forwarder, app.log);
   const router = createModelRouter(names);
   const completions = createCompletions({ router, forwarder, metrics, totalMs: config.timeouts.totalMs });
-  // MCP servers start connecting now, in the background; the SDK is loaded only when there are any.
-  const registry: McpRegistry | undefined =
-    config.mcpServers.length > 0 ? createMcpRegistry({ servers: config.mcpServers, log: app.log, metrics: metrics.mcp }) : undefined;
-  registry?.start();
-  const toolLoop = registry
-    ? createToolLoop({
-        router,
-        forwarder,
-        registry,
-        metrics,
-        scrub: upstream.scrub,
-        totalMs: config.timeouts.totalMs,
-        resultLimitBytes: config.tools.resultLimitBytes,
-        keepaliveMs: config.tools.keepaliveMs,
-      })
-    : undefined;
+  // MCP servers start connecting now, in the background. The registry exists without servers too (a
+  // reload may add some); the MCP SDK is loaded only when a server connects.
+  const registry: McpRegistry = createMcpRegistry({ servers: config.mcpServers, log: app.log, metrics: metrics.mcp });
+  registry.start();
+  const toolLoop = createToolLoop({
+    router,
+    forwarder,
+    registry,
+    metrics,
+    scrub: upstream.scrub,
+    totalMs: config.timeouts.totalMs,
+    resultLimitBytes: config.tools.resultLimitBytes,
+    keepaliveMs: config.tools.keepaliveMs,
+  });
   const described = {
     demo: config.demo,
     providers: config.providers.map((p) => ({ name: p.name, type: p.type })),
@@ -119,27 +123,38 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       registry: metrics.registry,
       readiness: {
         // A required MCP server that is not ready makes the gateway not ready; the others only show.
-        ready: () => !draining && (registry?.requiredReady() ?? true),
-        status: () => (draining ? "draining" : registry && !registry.requiredReady() ? "waiting for required MCP servers" : "ready"),
-        describe: () => ({ ...described, ...(registry ? { mcpServers: registry.statuses() } : {}) }),
+        ready: () => !draining && registry.requiredReady(),
+        status: () => (draining ? "draining" : !registry.requiredReady() ? "waiting for required MCP servers" : "ready"),
+        describe: () => {
+          const mcpServers = registry.statuses();
+          return mcpServers.length > 0 ? { ...described, mcpServers } : described;
+        },
       },
     }),
   );
-  app.register(async (v1) => {
+  if (!options.toolsOnly) app.register(async (v1) => {
     await v1.register(clientAuth, { clients: config.clients });
     modelsRoutes(v1, { catalog });
     chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels });
     embeddingsRoute(v1, { completions });
   });
+  app.register(async (tools) =>
+    toolsRoutes(tools, { registry, clients: config.clients, publicDocs: config.tools.publicDocs, scrub: upstream.scrub, totalMs: config.timeouts.totalMs, version: VERSION }),
+  );
   app.addHook("onClose", async () => {
     catalog.close();
     // Children that ignore SIGTERM get SIGKILL after this; open requests have had their grace already.
-    await registry?.close(Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
+    await registry.close(Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
     await upstream.close();
   });
 
   return {
     app,
+    reloadMcpServers(servers) {
+      // Before any new server starts: a tool of it may echo its credentials at once.
+      upstream.scrub.learn(servers.flatMap(serverSecrets));
+      return registry.update(servers, Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
+    },
     async close() {
       draining = true;
       // app.close() closes idle keep-alive connections only once, at the start; a connection whose

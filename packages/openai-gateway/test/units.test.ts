@@ -21,6 +21,7 @@ import { usageOf } from "../src/relay/response-usage.ts";
 import { UpstreamEvents, type EventBatch } from "../src/upstream/stream-events.ts";
 import { UsageTap } from "../src/relay/usage-tap.ts";
 import { toolResultText } from "../src/chat/tool-results.ts";
+import { parseToolsCommand, serverNameFor } from "../src/tools-command.ts";
 import type { ToolCallResult } from "../src/mcp/clients/types.ts";
 
 // --- UsageTap -------------------------------------------------------------------------------
@@ -433,17 +434,17 @@ describe("loadConfig from a file", () => {
     assert.equal(c.server.bodyTimeoutMs, 60_000);
     assert.deepEqual(c.timeouts, { ...DEFAULT_TIMEOUTS, firstByteMs: 1234 });
     assert.deepEqual(c.retry, { ...DEFAULT_RETRY, maxAttempts: 1 });
-    assert.deepEqual(c.clients, [{ name: "hashed", hash: sha256("k1"), models: ["gpt-*"] }]);
+    assert.deepEqual(c.clients, [{ name: "hashed", hash: sha256("k1"), models: ["gpt-*"], tools: [] }], "a file's key may call no MCP tool unless granted");
     // The environment still wins for the port.
     assert.equal(loadConfig({ file, env: { PORT: "7002" } }).server.port, 7002);
   });
 
   test("keyEnv clients and GATEWAY_API_KEYS add up; a name used twice is an error", () => {
-    const file = configFile(PROVIDERS + "passthrough: fake\nclients:\n  - name: team\n    keyEnv: TEAM_KEY\n    models: [fast]\n");
+    const file = configFile(PROVIDERS + "passthrough: fake\nclients:\n  - name: team\n    keyEnv: TEAM_KEY\n    models: [fast]\n    tools: [everything/echo, memory]\n");
     const c = loadConfig({ file, env: { FAKE_KEY: "x", TEAM_KEY: "team-secret", GATEWAY_API_KEYS: "env-secret" } });
     assert.deepEqual(c.clients, [
-      { name: "team", hash: sha256("team-secret"), models: ["fast"] },
-      { name: "env-key-1", hash: sha256("env-secret"), models: ["*"] },
+      { name: "team", hash: sha256("team-secret"), models: ["fast"], tools: ["everything/echo", "memory"] },
+      { name: "env-key-1", hash: sha256("env-secret"), models: ["*"], tools: ["*"] },
     ]);
     const twice = configFile(PROVIDERS + "passthrough: fake\nclients:\n  - name: env-key-1\n    keyEnv: TEAM_KEY\n");
     configError(() => loadConfig({ file: twice, env: { FAKE_KEY: "x", TEAM_KEY: "t", GATEWAY_API_KEYS: "e" } }), /env-key-1/, /twice/);
@@ -492,8 +493,8 @@ describe("loadConfig from a file", () => {
 // --- createAuthenticator -----------------------------------------------------------------------
 
 describe("createAuthenticator", () => {
-  const alice: ClientKey = { name: "alice", hash: sha256("alice-key"), models: ["*"] };
-  const bob: ClientKey = { name: "bob", hash: sha256("bob-key"), models: ["gpt-4o"] };
+  const alice: ClientKey = { name: "alice", hash: sha256("alice-key"), models: ["*"], tools: [] };
+  const bob: ClientKey = { name: "bob", hash: sha256("bob-key"), models: ["gpt-4o"], tools: ["everything/echo"] };
   const authenticate = createAuthenticator([alice, bob]);
 
   function rejects(authorization: string | undefined, message: RegExp): void {
@@ -580,5 +581,40 @@ describe("toolResultText", () => {
     assert.match(text, /…\(cut: \d+ more bytes of tool output\)$/);
     assert.ok(!text.includes("\uFFFD"), "a character was split");
     assert.equal(of({ content: [{ type: "text", text: "key sk-tool-result-secret-0123456789" }] }), "key [redacted]");
+  });
+});
+
+// --- the tools command -------------------------------------------------------------------------
+
+describe("openai-gateway tools: the server's name and config", () => {
+  test("named after the command, past launchers, flags, scopes, versions, entry files and the usual prefixes", () => {
+    const cases: [string[], string][] = [
+      [["npx", "-y", "@modelcontextprotocol/server-everything"], "everything"],
+      [["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"], "memory"],
+      [["uvx", "mcp-server-fetch"], "fetch"],
+      [["uvx", "mcp-server-time", "--local-timezone=America/New_York"], "time"],
+      [["python", "weather.py"], "weather"],
+      [["node", "/opt/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"], "everything"],
+      [["/usr/local/bin/node", "/srv/weather-mcp/build/index.js"], "weather"],
+      [["C:\\Program Files\\nodejs\\npx.cmd", "-y", "@modelcontextprotocol/server-filesystem", "C:\\data"], "filesystem"],
+      [["docker", "run", "-i", "--rm", "mcp/github-mcp-server"], "github"],
+      [["./my tool"], "my_tool"],
+    ];
+    for (const [command, name] of cases) assert.equal(serverNameFor(command), name, command.join(" "));
+  });
+
+  test("one stdio server on port 8000 and loopback by default; --api-key is a key for every tool; no command is an error", async () => {
+    const { config, server } = await parseToolsCommand(["--", "npx", "-y", "@modelcontextprotocol/server-everything"], {}, "0.0.0");
+    assert.equal(server, "everything");
+    assert.deepEqual([config.server.host, config.server.port], ["127.0.0.1", 8000]);
+    assert.deepEqual(config.mcpServers.map((s) => [s.name, s.transport]), [["everything", { type: "stdio", command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], env: {}, cwd: undefined }]]);
+    assert.deepEqual(config.clients, []);
+    const keyed = await parseToolsCommand(["--port", "9100", "--api-key", "tool-key-0123", "--name", "ev", "--", "node", "s.js"], {}, "0.0.0");
+    assert.equal(keyed.server, "ev");
+    assert.equal(keyed.config.server.port, 9100);
+    assert.deepEqual(keyed.config.clients, [{ name: "env-key-1", hash: sha256("tool-key-0123"), models: ["*"], tools: ["*"] }]);
+    await assert.rejects(parseToolsCommand(["--port", "8000"], {}, "0.0.0"), (err: unknown) => err instanceof ConfigError && /after --/.test(err.message));
+    // Not loopback without a key: refused, as the gateway without client keys is.
+    await assert.rejects(parseToolsCommand(["--host", "0.0.0.0", "--", "x"], {}, "0.0.0"), (err: unknown) => err instanceof ConfigError && /loopback/.test(err.message));
   });
 });

@@ -50,6 +50,28 @@ export function createScrubber(secrets: string[]): Scrubber {
   };
 }
 
+/** A scrubber that learns more secrets while the process runs (an MCP server a reload adds); it never forgets one. */
+export interface LearningScrubber extends Scrubber {
+  learn(secrets: string[]): void;
+}
+
+export function createLearningScrubber(secrets: string[]): LearningScrubber {
+  const known = new Set(secrets);
+  let current = createScrubber([...known]);
+  return {
+    text: (s) => current.text(s),
+    exact: (s) => current.exact(s),
+    bytes: (b) => current.bytes(b),
+    leaks: (s) => current.leaks(s),
+    learn(more) {
+      const before = known.size;
+      for (const s of more) known.add(s);
+      // Rebuilt, not patched: the forms are sorted longest first, so that a secret inside another goes whole.
+      if (known.size !== before) current = createScrubber([...known]);
+    },
+  };
+}
+
 /** A header, variable or parameter name that says it carries a credential (x-api-key, Proxy-Authorization, GITHUB_TOKEN...). */
 export const CREDENTIAL_NAME = /auth|key|token|secret|cookie|password|passwd|signature|credential/i;
 

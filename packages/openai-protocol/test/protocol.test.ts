@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import {
   addUsage,
   backoffMs,
+  createLearningScrubber,
   createScrubber,
   decideRetry,
   errorTypeFor,
@@ -19,6 +20,7 @@ import {
   mayHoldUsage,
   readErrorFields,
   readEvent,
+  REDACTED,
   recordLookup,
   SseSplitter,
   statusClass,
@@ -150,6 +152,17 @@ describe("SseSplitter", () => {
     assert.equal(mayHoldError('data: {"choices":[{"delta":{"content":"an \\"error\\": here"}}]}\n\n'), false);
     assert.equal(mayHoldUsage('data: {"usage" : {"prompt_tokens":1}}\n\n'), true);
     assert.equal(mayHoldUsage('data: {"usage":null}\n\n'), false);
+  });
+});
+
+describe("createLearningScrubber", () => {
+  test("what it learns later is scrubbed from then on, and what it knew stays scrubbed", () => {
+    const scrub = createLearningScrubber(["first-secret-0123"]);
+    assert.equal(scrub.exact("a second-secret-4567"), "a second-secret-4567");
+    scrub.learn(["second-secret-4567", "first-secret-0123"]);
+    assert.equal(scrub.exact("first-secret-0123 second-secret-4567"), `${REDACTED} ${REDACTED}`);
+    assert.ok(scrub.leaks("x second-secret-4567"));
+    assert.equal(scrub.bytes(Buffer.from("second-secret-4567")).toString(), REDACTED);
   });
 });
 

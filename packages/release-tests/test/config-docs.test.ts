@@ -148,6 +148,7 @@ function appliedFileDefaults(): Map<string, unknown> {
     ["providers.*.apiVersion", p.apiVersion],
     ["providers.*.streamUsage", p.streamUsage],
     ["clients.models", c.clients[0]!.models],
+    ["clients.tools", c.clients[0]!.tools],
     ["logLevel", c.logLevel],
   ]);
   const t = c.toolModels.get("t")!;

@@ -19,6 +19,8 @@ export interface GatewayProcess {
   /** http://127.0.0.1:PORT/v1, for the openai SDK's baseURL */
   baseURL: string;
   proc: ChildProcess;
+  /** The file `config` was written to (passed as --config), for a test that rewrites it; removed when the gateway exits. */
+  configFile: string | undefined;
   /** Everything written to stdout and stderr, line by line. */
   lines: string[];
   /** Resolves with the exit code. */
@@ -32,17 +34,20 @@ export interface StartOptions {
   /** Written to a temp YAML (or JSON) file and passed as --config. */
   config?: object;
   args?: string[];
+  /** `tools`: the bin's one-server tools command (`openai-gateway tools --port 0 ARGS`). */
+  subcommand?: "tools";
   timeoutMs?: number;
 }
 
 export async function startGateway(opts: StartOptions = {}): Promise<GatewayProcess> {
-  const args = [GATEWAY_BIN, "--port", "0", ...(opts.args ?? [])];
+  const args = [GATEWAY_BIN, ...(opts.subcommand ? [opts.subcommand] : []), "--port", "0", ...(opts.args ?? [])];
   let configDir: string | undefined;
+  let configFile: string | undefined;
   if (opts.config) {
     configDir = mkdtempSync(join(tmpdir(), "gw-config-"));
-    const file = join(configDir, "gateway.json");
-    writeFileSync(file, JSON.stringify(opts.config, null, 2));
-    args.push("--config", file);
+    configFile = join(configDir, "gateway.json");
+    writeFileSync(configFile, JSON.stringify(opts.config, null, 2));
+    args.push("--config", configFile);
   }
   const proc = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...opts.env },
@@ -76,6 +81,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<GatewayProc
     origin,
     baseURL: `${origin}/v1`,
     proc,
+    configFile,
     lines,
     exited,
     async stop(signal = "SIGTERM") {

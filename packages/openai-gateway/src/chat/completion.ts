@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Target } from "../config/types.ts";
-import { withinLifetime } from "./request-lifetime.ts";
+import { withinLifetime } from "../request-lifetime.ts";
 import type { ModelRouter } from "../models/router.ts";
 import { countTokens, type Metrics } from "../observability/metrics.ts";
 import { EventStream } from "../relay/event-stream.ts";

@@ -22,7 +22,7 @@ import { countTokens, type Metrics } from "../observability/metrics.ts";
 import { EventStream } from "../relay/event-stream.ts";
 import type { Forwarder } from "../upstream/forward.ts";
 import { targetsFor } from "./completion.ts";
-import { CLIENT_GONE, withinLifetime } from "./request-lifetime.ts";
+import { CLIENT_GONE, withinLifetime } from "../request-lifetime.ts";
 import { toolCard, withoutToolCards } from "./tool-display.ts";
 import { ownChunk, ToolRoundStream, type StreamIdentity } from "./tool-round-stream.ts";
 import { asOpenAITools, assistantTurn, runCalls, splitCalls, toolCallsOf, type ChatMessage, type FinishedCall, type ToolCall, type ToolRun } from "./tool-turns.ts";

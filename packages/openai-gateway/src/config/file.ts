@@ -19,10 +19,15 @@ export function readConfigFile(path: string, env: Record<string, string | undefi
   } catch (e) {
     throw new ConfigError(`config file ${path} is not valid ${json ? "JSON" : "YAML"}: ${(e as Error).message}`);
   }
+  return checkConfig(raw, env, `config file ${path}`);
+}
+
+/** A config given as a value (the `tools` command builds one): checked exactly like a file. */
+export function checkConfig(raw: unknown, env: Record<string, string | undefined>, where: string): ConfigFile {
   const result = configFileSchema.safeParse(substituteEnv(raw, env, []));
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(top level)"}: ${i.message}`);
-    throw new ConfigError(`config file ${path} is invalid:\n${lines.join("\n")}`);
+    throw new ConfigError(`${where} is invalid:\n${lines.join("\n")}`);
   }
   return result.data;
 }

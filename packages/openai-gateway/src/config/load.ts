@@ -22,7 +22,7 @@ import {
 } from "./defaults.ts";
 import { mcpServersFrom } from "./mcp-servers.ts";
 import type { McpServerConfig } from "../mcp/clients/types.ts";
-import { readConfigFile } from "./file.ts";
+import { checkConfig, readConfigFile } from "./file.ts";
 import { routingFromEnv, routingFromFile } from "./routing.ts";
 import { readTls } from "./tls.ts";
 import { ConfigError, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings } from "./types.ts";
@@ -31,6 +31,8 @@ export { sha256 } from "./client-keys.ts";
 
 export interface LoadOptions {
   file?: string | undefined;
+  /** A config built in code instead of a file (the `tools` command), checked the same way. */
+  inline?: { config: object; describedAs: string } | undefined;
   /** A plain {"mcpServers": {...}} file (--mcp-config, else MCP_CONFIG). */
   mcpFile?: string | undefined;
   host?: string | undefined;
@@ -42,7 +44,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 
 export function loadConfig(opts: LoadOptions): GatewayConfig {
   const { env } = opts;
-  const file = opts.file ? readConfigFile(opts.file, env) : undefined;
+  const file = opts.file ? readConfigFile(opts.file, env) : opts.inline ? checkConfig(opts.inline.config, env, opts.inline.describedAs) : undefined;
   const server = file?.server;
   const mcpServers = mcpServersFrom(file?.mcpServers, opts.mcpFile ?? nonEmpty(env.MCP_CONFIG), env);
   const mcp = { servers: mcpServers.length > 0, model: nonEmpty(env.MCP_MODEL) ?? DEFAULT_MCP_MODEL };
@@ -78,6 +80,7 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
     tools: {
       resultLimitBytes: file?.tools.resultLimitBytes ?? DEFAULT_TOOL_RESULT_LIMIT_BYTES,
       keepaliveMs: file?.tools.keepaliveMs ?? DEFAULT_TOOL_KEEPALIVE_MS,
+      publicDocs: file?.tools.publicDocs ?? false,
     },
     timeouts: { ...DEFAULT_TIMEOUTS, ...file?.timeouts },
     retry: { ...DEFAULT_RETRY, ...file?.retry },

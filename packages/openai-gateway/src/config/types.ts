@@ -31,6 +31,8 @@ export interface ClientKey {
   hash: Buffer;
   /** Model name patterns: exact names, `prefix*`, or `*`. */
   models: string[];
+  /** The MCP tools this key may call itself (REST /tools): tool selectors. */
+  tools: string[];
 }
 
 export interface ServerSettings {
@@ -79,6 +81,8 @@ export interface ToolSettings {
   resultLimitBytes: number;
   /** Gap between SSE keepalive comments while tools run. */
   keepaliveMs: number;
+  /** The specs and docs pages list every tool without a key. */
+  publicDocs: boolean;
 }
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";

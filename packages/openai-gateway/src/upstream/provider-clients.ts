@@ -3,7 +3,7 @@
  * keep-alive pool, plus the scrubber that knows every upstream secret. This is the only module that
  * reads keys and credential headers out of the config; what it hands out names providers only.
  */
-import { createScrubber, credentialValues, type Scrubber } from "@mcpgw/openai-protocol";
+import { createLearningScrubber, credentialValues, type LearningScrubber } from "@mcpgw/openai-protocol";
 import { Agent } from "undici";
 import type { ProviderConfig, Timeouts } from "../config/types.ts";
 import { createDemoProvider } from "./demo-provider.ts";
@@ -12,7 +12,8 @@ import type { ProviderClient } from "./types.ts";
 
 export interface ProviderClients {
   clients: Map<string, ProviderClient>;
-  scrub: Scrubber;
+  /** Learns the secrets of MCP servers a reload adds. */
+  scrub: LearningScrubber;
   close(): Promise<void>;
 }
 
@@ -22,7 +23,7 @@ export function createProviderClients(providers: ProviderConfig[], timeouts: Tim
   const clients = new Map<string, ProviderClient>(
     providers.map((p) => [p.name, p.type === "demo" ? createDemoProvider(p.name) : createHttpProvider(p, agent, timeouts)]),
   );
-  return { clients, scrub: createScrubber([...providers.flatMap(secretsOf), ...otherSecrets]), close: () => agent.close() };
+  return { clients, scrub: createLearningScrubber([...providers.flatMap(secretsOf), ...otherSecrets]), close: () => agent.close() };
 }
 
 /** What a provider sends that nothing relayed back may show: its key and its credential headers. */

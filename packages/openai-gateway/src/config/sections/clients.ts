@@ -10,6 +10,7 @@ const clientKey = z
       .optional(),
     keyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name").optional(),
     models: z.array(z.string().min(1)).min(1).default(["*"]),
+    tools: z.array(z.string().min(1)).default([]).describe("MCP tools this key may call itself (REST /tools): selectors as for models' tools"),
   })
   .refine((c) => (c.keyHash === undefined) !== (c.keyEnv === undefined), {
     message: "give exactly one of keyHash or keyEnv (plain keys are accepted only from the environment)",

@@ -25,16 +25,19 @@ declare module "fastify" {
 }
 
 /** The identity of a request when the gateway runs with no client keys (loopback only). */
-export const ANONYMOUS: ClientKey = { name: "anonymous", hash: Buffer.alloc(32), models: ["*"] };
+export const ANONYMOUS: ClientKey = { name: "anonymous", hash: Buffer.alloc(32), models: ["*"], tools: ["*"] };
 
 // fastify-plugin: the hook applies to the scope that registers this plugin (its routes), not to a child scope of its own.
+// `withoutKey`: the identity of a request that sends no Authorization at all (the public docs' viewer);
+// without it, such a request is a 401.
 export const clientAuth = fp(
-  async function clientAuth(app: FastifyInstance, opts: { clients: ClientKey[] }) {
+  async function clientAuth(app: FastifyInstance, opts: { clients: ClientKey[]; withoutKey?: ClientKey }) {
     const authenticate = createAuthenticator(opts.clients);
     if (!app.hasRequestDecorator("client")) app.decorateRequest("client", undefined);
     app.addHook("onRequest", (request, _reply, done) => {
       try {
-        request.client = authenticate(request.headers.authorization);
+        const authorization = request.headers.authorization;
+        request.client = authorization === undefined && opts.withoutKey ? opts.withoutKey : authenticate(authorization);
       } catch (err) {
         return done(err as Error);
       }

@@ -2,7 +2,8 @@
  * The registry of the gateway's MCP servers: one supervised connection per configured server
  * (server-connection.ts), the catalog of their tools under public names (tool-names.ts), and the
  * call path the tool loop uses, which writes one log line and one metric per call. The MCP SDK is
- * loaded when the first server connects, not when this module is imported.
+ * loaded when the first server connects, not when this module is imported. A config reload
+ * (update) swaps servers in and out by name; the others keep their connection.
  *
  * @example
  * const registry = createMcpRegistry({ servers, log, metrics });
@@ -16,9 +17,19 @@ import { matchesSelector } from "../selectors.ts";
 import { publicToolNames } from "../tool-names.ts";
 import { createServerConnection, type ServerConnection } from "./server-connection.ts";
 import { errorScrubber } from "./error-scrubber.ts";
+import { serverChanges, type ServerChanges } from "./server-changes.ts";
 import { inheritedEnv } from "./stdio-env.ts";
 import { DEFAULT_TIMING, type SupervisionTiming } from "./supervision-timing.ts";
-import { ToolCallFailure, type CatalogTool, type McpRegistry, type RegistryDeps, type ToolCallOptions, type ToolCallOutcome, type ToolCallResult } from "./types.ts";
+import {
+  ToolCallFailure,
+  type CatalogTool,
+  type McpRegistry,
+  type McpServerConfig,
+  type RegistryDeps,
+  type ToolCallOptions,
+  type ToolCallOutcome,
+  type ToolCallResult,
+} from "./types.ts";
 
 /** `timing` is for tests (shorter backoff and pings); the gateway uses the defaults. */
 export function createMcpRegistry(deps: RegistryDeps, timing: Partial<SupervisionTiming> = {}): McpRegistry {
@@ -26,19 +37,43 @@ export function createMcpRegistry(deps: RegistryDeps, timing: Partial<Supervisio
   const listeners = new Set<() => void>();
   // Read once, here, at start: nothing reads process.env later.
   const inherited = inheritedEnv(process.env);
-  const connections = new Map<string, ServerConnection>();
+  const supervision = { ...DEFAULT_TIMING, ...timing };
+  let connections = new Map<string, ServerConnection>();
+  // Connections a reload took out, while they close: close() waits for them too.
+  const leaving = new Set<Promise<void>>();
+  let started = false;
+  let closed = false;
+  let updates: Promise<unknown> = Promise.resolve();
   let catalog = new Map<string, CatalogTool>();
   let ordered: CatalogTool[] = [];
-  for (const config of deps.servers) {
-    const connection = createServerConnection(config, {
-      log,
-      metrics,
-      timing: { ...DEFAULT_TIMING, ...timing },
-      inheritedEnv: inherited,
-      scrub: errorScrubber(config),
-      onChange: rebuild,
-    });
-    connections.set(config.name, connection);
+  for (const config of deps.servers) connections.set(config.name, connect(config));
+
+  function connect(config: McpServerConfig, knownTools: readonly Tool[] = []): ServerConnection {
+    return createServerConnection(config, { log, metrics, timing: supervision, inheritedEnv: inherited, scrub: errorScrubber(config), onChange: rebuild }, knownTools);
+  }
+
+  function retire(connection: ServerConnection, graceMs: number): Promise<void> {
+    const closing = connection.close(graceMs).finally(() => leaving.delete(closing));
+    leaving.add(closing);
+    return closing;
+  }
+
+  async function update(servers: McpServerConfig[], graceMs: number): Promise<ServerChanges> {
+    if (closed) return { added: [], removed: [], restarted: [] };
+    const changes = serverChanges([...connections.values()].map((c) => c.config), servers);
+    const old = [...changes.removed, ...changes.restarted].map((name) => connections.get(name)!);
+    // A restarted server keeps its tool names while it reconnects: a call finds server_unavailable, not unknown_tool.
+    const configs = new Map(servers.map((s) => [s.name, s]));
+    const fresh = new Map([...changes.added, ...changes.restarted].map((name) => [name, connect(configs.get(name)!, connections.get(name)?.tools())]));
+    // In the config's order, as at start (statuses() shows them so).
+    connections = new Map([...configs.keys()].map((name) => [name, fresh.get(name) ?? connections.get(name)!]));
+    rebuild();
+    if (started) for (const name of changes.added) fresh.get(name)!.start();
+    // Calls in flight on these fail with server_unavailable as their session closes.
+    await Promise.all(old.map((c) => retire(c, graceMs)));
+    // A restarted server starts once its old process is gone: it may hold a port or a lock the new one needs.
+    if (started) for (const name of changes.restarted) fresh.get(name)!.start();
+    return changes;
   }
 
   /** Names over every tool known, ready or not: a server going down does not rename another's tools. */
@@ -86,6 +121,7 @@ export function createMcpRegistry(deps: RegistryDeps, timing: Partial<Supervisio
 
   return {
     start() {
+      started = true;
       for (const c of connections.values()) c.start();
     },
     statuses: () => [...connections.values()].map((c) => c.status()),
@@ -98,8 +134,15 @@ export function createMcpRegistry(deps: RegistryDeps, timing: Partial<Supervisio
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    update(servers, graceMs) {
+      // One reload at a time: the next one diffs against what the last one left.
+      const run = updates.then(() => update(servers, graceMs));
+      updates = run.catch(() => {});
+      return run;
+    },
     async close(graceMs) {
-      await Promise.all([...connections.values()].map((c) => c.close(graceMs)));
+      closed = true;
+      await Promise.all([...[...connections.values()].map((c) => c.close(graceMs)), ...leaving]);
     },
   };
 }

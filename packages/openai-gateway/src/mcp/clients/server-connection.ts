@@ -42,7 +42,8 @@ export interface ServerConnection {
   close(graceMs: number): Promise<void>;
 }
 
-export function createServerConnection(config: McpServerConfig, ctx: ConnectionContext): ServerConnection {
+/** `knownTools`: what the server listed before a reload restarted it, kept until it lists again (as across a reconnect). */
+export function createServerConnection(config: McpServerConfig, ctx: ConnectionContext, knownTools: readonly Tool[] = []): ServerConnection {
   const { log, timing } = ctx;
   const name = config.name;
   const scrub = (text: string) => clip(ctx.scrub.text(text), MAX_ERROR_TEXT);
@@ -51,7 +52,7 @@ export function createServerConnection(config: McpServerConfig, ctx: ConnectionC
   let kind: TransportKind = config.transport.type;
   let lastError: string | undefined;
   let restarts = 0;
-  let tools: readonly Tool[] = [];
+  let tools: readonly Tool[] = knownTools.filter((t) => !disabled.has(t.name));
   let session: Session | undefined;
   let sdk: Sdk | undefined;
   let closed = false;
@@ -153,7 +154,11 @@ export function createServerConnection(config: McpServerConfig, ctx: ConnectionC
       if (!cursor) break;
     }
     if (cursor) log.warn({ mcpServer: name, pages: MAX_TOOL_PAGES }, "MCP server tools/list: stopped following nextCursor");
-    return listed.filter((t) => !disabled.has(t.name));
+    // A tool that runs only as an MCP task (tools/call with `task`, then tasks/get and tasks/result)
+    // refuses a plain call: offered, it would fail every time. Say so once per listing.
+    const taskOnly = listed.filter((t) => t.execution?.taskSupport === "required").map((t) => t.name);
+    if (taskOnly.length > 0) log.info({ mcpServer: name, tools: taskOnly }, "MCP server tools that run only as tasks are not offered (the gateway does not run MCP tasks)");
+    return listed.filter((t) => !disabled.has(t.name) && t.execution?.taskSupport !== "required");
   }
 
   // list_changed may come in bursts: one refresh at a time, and one more if any came meanwhile.

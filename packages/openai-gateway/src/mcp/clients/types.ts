@@ -112,6 +112,12 @@ export interface McpRegistry {
   call(name: string, args: Record<string, unknown>, opts: ToolCallOptions): Promise<ToolCallResult>;
   /** Called whenever a server's tool list changes (list_changed, a restart); returns the unsubscribe. */
   onToolsChanged(listener: () => void): () => void;
+  /**
+   * Takes a new list of servers (a config reload): added ones connect, removed ones are closed (their
+   * processes ended as by close), changed ones restart, unchanged ones are left alone; listeners of
+   * onToolsChanged hear of it. Returns what changed, for the log.
+   */
+  update(servers: McpServerConfig[], graceMs: number): Promise<{ added: string[]; removed: string[]; restarted: string[] }>;
   /** Closes every connection and ends every child process (SIGTERM, then SIGKILL after graceMs). */
   close(graceMs: number): Promise<void>;
 }

@@ -15,15 +15,15 @@ const chatRequest = z.looseObject({
 
 export function chatCompletionsRoute(
   app: FastifyInstance,
-  deps: { completions: Completions; toolLoop: ToolLoop | undefined; toolModels: Map<string, ToolModelSettings> },
+  deps: { completions: Completions; toolLoop: ToolLoop; toolModels: Map<string, ToolModelSettings> },
 ): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
     const stream = body.stream === true;
     const clientWantsUsage = body.stream_options?.include_usage === true;
-    const settings = deps.toolLoop ? deps.toolModels.get(body.model) : undefined;
+    const settings = deps.toolModels.get(body.model);
     if (settings) {
-      return deps.toolLoop!.run(request, reply, { model: body.model, settings, body: body as ToolLoopCall["body"], stream, clientWantsUsage });
+      return deps.toolLoop.run(request, reply, { model: body.model, settings, body: body as ToolLoopCall["body"], stream, clientWantsUsage });
     }
     return deps.completions.run(request, reply, {
       path: "/chat/completions",

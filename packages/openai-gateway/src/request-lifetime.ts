@@ -4,7 +4,7 @@
  * the two apart.
  */
 import type { FastifyReply } from "fastify";
-import { upstreamTimeout } from "../errors.ts";
+import { upstreamTimeout } from "./errors.ts";
 
 export const CLIENT_GONE = Object.freeze(new Error("the client closed the connection"));
 
