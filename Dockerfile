@@ -48,7 +48,9 @@ RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/openai-g
 # as a devDependency (the MCP server's tests use the gateway, so fastify came along); without X's
 # devDependencies it installs exactly X's production closure, at the lockfile's versions. Then X's
 # bin/ and dist/ join it, and so does the shared @mcpgw/openai-protocol (a production dependency of
-# both, linked like any workspace); the other workspaces and links to them go.
+# both, linked like any workspace); the other workspaces and links to them go. So do the
+# dependencies' source maps (12 MB in the gateway's tree, most of it Swagger UI's): node reads none
+# without --enable-source-maps, and a browser asks for one only with its developer tools open.
 FROM node:24-bookworm-slim AS gateway-deps
 WORKDIR /app
 COPY --from=manifests /app ./
@@ -57,7 +59,8 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     npm pkg delete devDependencies --workspace=@mcpgw/openai-gateway \
  && npm ci --ignore-scripts --omit=dev --workspace=@mcpgw/openai-gateway \
  && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/test-support packages/release-tests packages/openai-gateway-mcp \
- && find node_modules -xtype l -delete
+ && find node_modules -xtype l -delete \
+ && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY packages/openai-gateway/bin packages/openai-gateway/bin
 COPY --from=build /app/packages/openai-gateway/dist packages/openai-gateway/dist
@@ -70,7 +73,8 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     npm pkg delete devDependencies --workspace=@mcpgw/openai-gateway-mcp \
  && npm ci --ignore-scripts --omit=dev --workspace=@mcpgw/openai-gateway-mcp \
  && rm -rf package.json package-lock.json .npmrc packages/fake-upstream packages/test-support packages/release-tests packages/openai-gateway \
- && find node_modules -xtype l -delete
+ && find node_modules -xtype l -delete \
+ && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY packages/openai-gateway-mcp/bin packages/openai-gateway-mcp/bin
 COPY --from=build /app/packages/openai-gateway-mcp/dist packages/openai-gateway-mcp/dist
@@ -87,10 +91,16 @@ COPY --from=gateway-deps /app /app
 # to do that without client keys, so GATEWAY_API_KEYS (comma-separated) must be given at run time:
 #   docker run -p 8080:8080 -e GATEWAY_API_KEYS=... -e OPENAI_API_KEY=... mcpgw/openai-gateway
 # Without OPENAI_API_KEY / OPENAI_BASE_URL it serves the offline demo model mcpgw-offline-demo.
+# The gateway's files (the chat sessions' SQLite) go to /data: mount a volume there to keep them
+# across containers (`-v mcpgw-data:/data`). Made here and owned by the node user, so that it is
+# writable with no mount at all (then the sessions last as long as the container).
+RUN mkdir /data && chown 1000:1000 /data
+VOLUME /data
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    LOG_LEVEL=info
+    LOG_LEVEL=info \
+    GATEWAY_DATA_DIR=/data
 EXPOSE 8080
 # The base image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

@@ -12,6 +12,8 @@ set -euo pipefail
 CACHE_DIR=${MCPGW_CACHE_DIR:-/var/cache/mcpgw}
 say() { printf '[browser-tools] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
 
 if [[ -n ${MCPGW_CHROMIUM:-} ]]; then
   [[ -x $MCPGW_CHROMIUM ]] || die "MCPGW_CHROMIUM=$MCPGW_CHROMIUM is not an executable"
@@ -25,12 +27,8 @@ BROWSER=$(find_browser)
 if [[ -z $BROWSER ]]; then
   [[ $(id -u) -eq 0 ]] || die "chromium is not installed, and installing it needs root: apt-get install -y chromium (or set MCPGW_CHROMIUM)"
   say "installing chromium from apt (about 80 MB, a minute or two)"
-  export DEBIAN_FRONTEND=noninteractive
-  mkdir -p "$CACHE_DIR"
-  log="$CACHE_DIR/apt-chromium.log"
   # fonts-liberation: without any font the page renders boxes (the test reads text, a user looks).
-  { apt-get update && apt-get install -y --no-install-recommends chromium fonts-liberation; } >"$log" 2>&1 ||
-    { tail -n 30 "$log" >&2; die "apt-get failed (full log: $log)"; }
+  apt_install apt-chromium chromium fonts-liberation
   BROWSER=$(find_browser)
   [[ -n $BROWSER ]] || die "apt installed chromium but no chromium command is on PATH"
 fi

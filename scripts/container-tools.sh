@@ -16,6 +16,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${MCPGW_CACHE_DIR:-/var/cache/mcpgw}
 say() { printf '[container-tools] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
+# shellcheck source=lib/apt-install.sh
+source "$ROOT/scripts/lib/apt-install.sh"
 
 # The base image is the first FROM of the Dockerfile (every other stage builds on it).
 IMAGE=$(awk 'toupper($1) == "FROM" { print $2; exit }' "$ROOT/Dockerfile")
@@ -40,11 +42,7 @@ need() {
   ((${#missing[@]})) || return 0
   [[ $(id -u) -eq 0 ]] || die "${missing[*]} not installed, and installing needs root: apt-get install -y ${PACKAGES[*]}"
   say "installing ${missing[*]} (apt: ${PACKAGES[*]})"
-  export DEBIAN_FRONTEND=noninteractive
-  mkdir -p "$CACHE_DIR"
-  local log="$CACHE_DIR/apt.log"
-  { apt-get update && apt-get install -y --no-install-recommends "${PACKAGES[@]}"; } >"$log" 2>&1 ||
-    { tail -n 30 "$log" >&2; die "apt-get failed (full log: $log)"; }
+  apt_install apt "${PACKAGES[@]}"
 }
 
 # runc: crun, podman's default runtime, fails on setrlimit on this kind of machine.

@@ -6,7 +6,8 @@
  * started by the gateway over stdio) unless the user gave MCP servers of their own; then it starts
  * the MCP server (openai-gateway-mcp) the way an MCP client does, over stdio, and calls its
  * chat_completion tool through the gateway (the offline demo model when no upstream is configured).
- * With the demo's MCP server it also calls a tool over REST (/tools, as mcpo serves tools).
+ * With the demo's MCP server it also calls a tool over REST (/tools, as mcpo serves tools), and
+ * holds a two-message chat session over /chat (the gateway keeps the conversation).
  * Then it keeps serving until Ctrl-C. Flags after `npm start --` go to the gateway.
  */
 import { spawn } from "node:child_process";
@@ -87,6 +88,7 @@ async function showItAnswering(origin) {
       const rest = await fetch(`${origin}/tools/everything/echo`, { method: "POST", headers, body: JSON.stringify({ message: "hello over REST" }) });
       const restAnswer = await rest.json();
       say(`    and as REST: POST /tools/everything/echo answered ${rest.status}: ${JSON.stringify(restAnswer)}   (every tool: ${origin}/tools/docs)`);
+      await showChatSession(origin, headers);
     }
   }
 
@@ -112,7 +114,8 @@ async function showItAnswering(origin) {
         `${key ? " -H 'authorization: Bearer YOUR_CLIENT_KEY'" : ""} -d '{"model":"${model}","messages":[{"role":"user","content":"Hi"}]}'\n` +
         (models.data.some((m) => m.id === "mcp-gateway")
           ? `  the same with "model":"mcp-gateway" and a message that asks for a tool ("use echo to say hi") runs the tool loop\n` +
-            `  the MCP tools as REST endpoints with OpenAPI docs: ${origin}/tools/docs\n`
+            `  the MCP tools as REST endpoints with OpenAPI docs: ${origin}/tools/docs\n` +
+            `  a chat in this terminal, the gateway keeping the conversation: npx openai-gateway chat --url ${origin}${key ? " --key YOUR_CLIENT_KEY" : ""}\n`
           : "") +
         `  npx @modelcontextprotocol/inspector --cli -e GATEWAY_URL=${origin} -e GATEWAY_API_KEY=${key ? "YOUR_CLIENT_KEY" : "local-demo"} npx openai-gateway-mcp --method tools/list\n` +
         `Metrics: ${origin}/metrics   Stop: Ctrl-C`,
@@ -120,6 +123,24 @@ async function showItAnswering(origin) {
   } finally {
     await mcp.close();
   }
+}
+
+/** Two messages of one chat session: the second is answered with the first in its history. */
+async function showChatSession(origin, headers) {
+  const post = async (body) => {
+    const res = await fetch(`${origin}/chat`, { method: "POST", headers, body: JSON.stringify(body) });
+    const answer = await res.json();
+    if (!res.ok) throw new Error(`POST /chat answered ${res.status}: ${answer.error?.message}`);
+    return answer;
+  };
+  const first = await post({ message: "echo hello from a chat session" });
+  const second = await post({ message: "and this is the second message", session_id: first.session_id });
+  const history = await (await fetch(`${origin}/chat/${first.session_id}`, { headers })).json();
+  say(
+    `    and in a chat session (POST /chat, ${first.session_id}): the gateway keeps the conversation\n` +
+      `  you> echo hello from a chat session\n  ${first.response}\n  you> and this is the second message\n  ${second.response}\n` +
+      `  (the session holds ${history.messages?.length} messages, tool calls included; it is kept in .mcpgw-data or --data-dir)`,
+  );
 }
 
 /** The MCP servers once /ready shows them all ready (or after 20 s, whatever they are). */

@@ -6,9 +6,11 @@
  * and nowhere else.
  */
 import { randomUUID } from "node:crypto";
+import fastifyCors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { createCompletions } from "./chat/completion.ts";
+import { createChatService } from "./chat-sessions/chat-service.ts";
 import { createToolLoop } from "./chat/tool-loop.ts";
 import type { GatewayConfig } from "./config/types.ts";
 import { accessLog } from "./http/plugins/access-log.ts";
@@ -16,7 +18,9 @@ import { clientAuth } from "./http/plugins/client-auth.ts";
 import { errorHandler, toGatewayError } from "./http/plugins/error-handler.ts";
 import { jsonBody } from "./http/plugins/json-body.ts";
 import { protocolErrors } from "./http/plugins/protocol-errors.ts";
+import { chatRoutes } from "./http/routes/chat.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { rootRoute } from "./http/routes/root.ts";
 import { chatCompletionsRoute } from "./http/routes/v1/chat-completions.ts";
 import { embeddingsRoute } from "./http/routes/v1/embeddings.ts";
 import { toolsRoutes } from "./http/routes/tools.ts";
@@ -106,6 +110,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     resultLimitBytes: config.tools.resultLimitBytes,
     keepaliveMs: config.tools.keepaliveMs,
   });
+  const chat = createChatService({ settings: config.chat, routing: config, router, toolLoop, log: app.log });
   const described = {
     demo: config.demo,
     providers: config.providers.map((p) => ({ name: p.name, type: p.type })),
@@ -114,6 +119,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   };
   let draining = false;
 
+  // Browser pages of these origins may call the gateway; without server.cors, no CORS header at all.
+  // The request headers a preflight asks for are allowed as asked (no allowedHeaders list): the
+  // origin is what is checked, and the openai SDK in a browser sends x-stainless-* headers of its own.
+  if (config.server.corsOrigins) {
+    const origins = config.server.corsOrigins;
+    app.register(fastifyCors, {
+      origin: origins.includes("*") ? "*" : origins,
+      methods: ["GET", "POST", "DELETE", "OPTIONS"],
+      exposedHeaders: ["x-request-id", "x-session-id", "x-should-retry", "retry-after"],
+      maxAge: 600,
+    });
+  }
   app.register(accessLog, { metrics });
   app.register(protocolErrors);
   app.register(errorHandler);
@@ -132,6 +149,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       },
     }),
   );
+  app.register(async (root) => rootRoute(root, { version: VERSION, v1: !options.toolsOnly, tools: () => registry.statuses().length > 0 }));
+  if (!options.toolsOnly) app.register(async (sessions) => chatRoutes(sessions, { chat, clients: config.clients }));
   if (!options.toolsOnly) app.register(async (v1) => {
     await v1.register(clientAuth, { clients: config.clients });
     modelsRoutes(v1, { catalog });
@@ -143,6 +162,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   );
   app.addHook("onClose", async () => {
     catalog.close();
+    chat.close();
     // Children that ignore SIGTERM get SIGKILL after this; open requests have had their grace already.
     await registry.close(Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
     await upstream.close();

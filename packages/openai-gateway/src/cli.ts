@@ -2,10 +2,12 @@
 /**
  * openai-gateway [--config FILE] [--host HOST] [--port PORT] [--watch]
  * openai-gateway tools [--port 8000] [--api-key KEY] [--name NAME] -- COMMAND ARGS...
+ * openai-gateway chat [--url URL] [--key KEY] [--model NAME]
  * A thin launcher: parse flags, load and check the config once, listen, drain on SIGTERM/SIGINT.
  * SIGHUP (and --watch, on a change of the config files) loads the config again and hands its
  * mcpServers to the gateway; a config that does not load is rejected and the running one stays.
  * `tools` is the one-line start mcpo users know: one stdio MCP server's tools, nothing else.
+ * `chat` is a client, not a server: a terminal chat with a running gateway over its /chat API.
  */
 import { watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -29,19 +31,29 @@ async function main(): Promise<void> {
     const { config, server } = await parseToolsCommand(args.slice(1), process.env, version);
     return serve(config, { tools: server, watch: false, watched: [] });
   }
+  if (args[0] === "chat") {
+    // Loaded only here: the server never needs the terminal client's code.
+    const { runChatCommand } = await import("./chat-cli/command.ts");
+    process.exitCode = await runChatCommand(args.slice(1), process.env, version);
+    return;
+  }
   const argv = await yargs(args)
     .scriptName("openai-gateway")
-    .usage("$0 [--config FILE] [--host HOST] [--port PORT]\n\nAn OpenAI-compatible gateway that holds the upstream keys.")
+    .usage(
+      "$0 [--config FILE] [--host HOST] [--port PORT]\n\nAn OpenAI-compatible gateway that holds the upstream keys.\n\n" +
+        "Also: $0 tools -- COMMAND ARGS... (one MCP server's tools as REST), $0 chat (a terminal chat with a running gateway).",
+    )
     .option("config", { alias: "c", type: "string", describe: "YAML or JSON config file (providers, model aliases, client keys)" })
     .option("mcp-config", { type: "string", describe: "A {\"mcpServers\": {...}} JSON file (Claude Desktop, mcpo) [env MCP_CONFIG]" })
     .option("host", { type: "string", describe: "Address to listen on [env HOST, default 127.0.0.1]" })
     .option("port", { alias: "p", type: "number", describe: "Port to listen on [env PORT, default 8080]" })
+    .option("data-dir", { type: "string", describe: "Where the gateway keeps its files (chat sessions) [env GATEWAY_DATA_DIR, default .mcpgw-data]" })
     .option("watch", {
       type: "boolean",
       describe: "Reload mcpServers when the --config or --mcp-config file changes, as SIGHUP does (other settings need a restart)",
     })
     .epilog(
-      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT, MCP_CONFIG, MCP_MODEL.\n" +
+      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT, MCP_CONFIG, MCP_MODEL, GATEWAY_DATA_DIR.\n" +
         "With no upstream configured, the offline demo model '" + DEMO_MODEL + "' answers.",
     )
     .version(version)
@@ -55,7 +67,7 @@ async function main(): Promise<void> {
   // A reload reads the files again with the environment the process started with.
   const env = { ...process.env };
   const mcpFile = argv["mcp-config"] ?? (env.MCP_CONFIG?.trim() || undefined);
-  const load = () => loadConfig({ file: argv.config, mcpFile, host: argv.host, port: argv.port, env });
+  const load = () => loadConfig({ file: argv.config, mcpFile, host: argv.host, port: argv.port, dataDir: argv["data-dir"], env });
   await serve(load(), { load, watch: argv.watch === true, watched: [argv.config, mcpFile].filter((f) => f !== undefined) });
 }
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { configFileSchema } from "../../openai-gateway/src/config/schema.ts";
@@ -164,7 +164,16 @@ function appliedFileDefaults(): Map<string, unknown> {
   for (const [k, v] of Object.entries(c.server)) if (v !== undefined) out.set(`server.${k}`, v);
   for (const [k, v] of Object.entries(c.timeouts)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(c.retry)) out.set(`retry.${k}`, v);
+  // Paths as written, relative to what they are resolved against; the ttl in its largest whole unit.
+  out.set("dataDir", relative(process.cwd(), c.dataDir)).set("chat.store", relative(c.dataDir, c.chat.store)).set("chat.ttl", asDuration(c.chat.ttlMs));
+  out.set("chat.maxMessages", c.chat.maxMessages).set("chat.maxSessionsPerKey", c.chat.maxSessionsPerKey);
   return out;
+}
+
+function asDuration(ms: number): string {
+  const units = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const;
+  const [unit, size] = units.find(([, size]) => ms % size === 0) ?? ["s", 1000];
+  return `${ms / size}${unit}`;
 }
 
 /** The same keys, from config/defaults.ts (and zod's `.default()`s). */
@@ -182,6 +191,11 @@ function declaredFileDefaults(): Map<string, unknown> {
     ["server.shutdownGraceMs", defaults.DEFAULT_SHUTDOWN_GRACE_MS],
     ["tools.resultLimitBytes", defaults.DEFAULT_TOOL_RESULT_LIMIT_BYTES],
     ["tools.keepaliveMs", defaults.DEFAULT_TOOL_KEEPALIVE_MS],
+    ["dataDir", defaults.DEFAULT_DATA_DIR],
+    ["chat.store", defaults.DEFAULT_CHAT_STORE],
+    ["chat.ttl", defaults.DEFAULT_CHAT_TTL],
+    ["chat.maxMessages", defaults.DEFAULT_CHAT_MAX_MESSAGES],
+    ["chat.maxSessionsPerKey", defaults.DEFAULT_CHAT_MAX_SESSIONS_PER_KEY],
   ]);
   for (const [k, v] of Object.entries(defaults.DEFAULT_TIMEOUTS)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(defaults.DEFAULT_RETRY)) out.set(`retry.${k}`, v);
@@ -189,12 +203,17 @@ function declaredFileDefaults(): Map<string, unknown> {
   return out;
 }
 
-/** The gateway's environment variables, found in its source: `env.NAME`, `env["NAME"]`, `process.env.NAME`. */
-function envVarsInSource(): Map<string, string> {
+/**
+ * The environment variables read under `dir` (`env.NAME`, `env["NAME"]`, `process.env.NAME`), but
+ * not under `skip`: the gateway's are its own; those of `openai-gateway chat` (src/chat-cli, a
+ * client of the gateway) are documented with that command.
+ */
+function envVarsInSource(dir = join(REPO, "packages/openai-gateway/src"), skip = join(REPO, "packages/openai-gateway/src/chat-cli")): Map<string, string> {
   const found = new Map<string, string>();
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
+      if (path === skip) continue;
       if (e.isDirectory()) walk(path);
       else if (e.name.endsWith(".ts")) {
         const text = readFileSync(path, "utf8");
@@ -204,7 +223,7 @@ function envVarsInSource(): Map<string, string> {
       }
     }
   };
-  walk(join(REPO, "packages/openai-gateway/src"));
+  walk(dir);
   return found;
 }
 
@@ -273,6 +292,7 @@ describe("gateway environment variables", () => {
       ["LOG_LEVEL", bare.logLevel],
       ["LOG_FORMAT", bare.logFormat],
       ["MCP_MODEL", defaults.DEFAULT_MCP_MODEL],
+      ["GATEWAY_DATA_DIR", relative(process.cwd(), bare.dataDir)],
     ]);
     // MCP_MODEL is what `mcp-gateway` runs on when servers are configured and no MCP_MODEL is given.
     const mcpFile = join(tmp, "mcp.json");
@@ -289,6 +309,16 @@ describe("gateway environment variables", () => {
       if (want === undefined) assert.equal(stated, undefined, `${at}: ${name} has no default in the code, the doc says \`${stated}\``);
       else assert.equal(stated, shown(want), `${at}: ${name} defaults to \`${shown(want)}\`, the doc says ${stated ?? "none"}`);
     }
+  });
+
+  test("the terminal chat's variables (src/chat-cli) are in docs/chat-api.md's table, and no other", () => {
+    const inSource = [...envVarsInSource(join(REPO, "packages/openai-gateway/src/chat-cli"), "")].map(([name]) => name).sort();
+    assert.ok(inSource.length >= 2, `expected GATEWAY_URL and GATEWAY_API_KEY, found ${inSource.join(", ")}`);
+    const chatDoc = read("docs/chat-api.md");
+    const table = tableAfter(chatDoc, /Terminal chat settings/);
+    // A flag without a variable (`--model`) has "—" there.
+    const names = table.rows.map((r) => codeSpans(r.cells[column(table, "env")] ?? "")[0]).filter((n) => n !== undefined).sort();
+    assert.deepEqual(names, inSource);
   });
 
   test("the root README's environment table agrees on names and defaults", () => {

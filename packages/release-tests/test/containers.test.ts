@@ -26,6 +26,7 @@ const GATEWAY_IMAGE = `localhost/mcpgw-release-test/openai-gateway:${RUN_ID}`;
 const MCP_IMAGE = `localhost/mcpgw-release-test/openai-gateway-mcp:${RUN_ID}`;
 const GATEWAY_CONTAINER = `mcpgw-release-test-gateway-${RUN_ID}`;
 const MCP_CONTAINER = `mcpgw-release-test-mcp-${RUN_ID}`;
+const DATA_VOLUME = `mcpgw-release-test-data-${RUN_ID}`;
 const CLIENT_KEY = "container-client-key-4b1d";
 const UPSTREAM_KEY = "container-upstream-key-9e2c";
 /** What the production dependency trees may never hold. */
@@ -49,6 +50,7 @@ interface ComposeService {
   stdin_open?: boolean;
   tty?: boolean;
   depends_on?: Record<string, { condition?: string }>;
+  volumes?: string[];
 }
 
 const logsOf = async (container: string) =>
@@ -74,6 +76,7 @@ test("docker-compose.yml wires the gateway and the MCP server; .env.example docu
   assert.match(JSON.stringify(gateway.healthcheck?.test), /\/health/);
   assert.match(String(gateway.ports?.[0]), /:8080$/);
   assert.match(String(gateway.environment?.GATEWAY_API_KEYS), /^\$\{GATEWAY_API_KEYS:\?/, "compose refuses to start without client keys");
+  assert.ok(gateway.volumes?.some((v) => v.endsWith(":/data")), "the chat sessions are on a volume");
   assert.equal(mcp.build?.target, "mcp");
   assert.equal(mcp.stdin_open, true);
   assert.notEqual(mcp.tty, true);
@@ -147,9 +150,10 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
 
   after(async () => {
     await step("clean up containers, images and the fake upstream", async () => {
-      for (const name of [GATEWAY_CONTAINER, MCP_CONTAINER, `${MCP_CONTAINER}-raw`]) {
+      for (const name of [GATEWAY_CONTAINER, MCP_CONTAINER, `${MCP_CONTAINER}-raw`, `${GATEWAY_CONTAINER}-data`]) {
         await podman(["rm", "--force", "--time", "5", name], { timeoutMs: MINUTE, allowFailure: true });
       }
+      await podman(["volume", "rm", "--force", DATA_VOLUME], { timeoutMs: MINUTE, allowFailure: true });
       upstream?.kill("SIGTERM");
       await podman(["rmi", "--force", GATEWAY_IMAGE, MCP_IMAGE], { timeoutMs: MINUTE, allowFailure: true });
       // The intermediate stage images this run's builds left: every image that is new since the
@@ -221,6 +225,35 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
 
     const denied = await fetch(`${gatewayOrigin}/v1/models`, { headers: { authorization: "Bearer not-a-client-key" } });
     assert.equal(denied.status, 401, "a wrong client key is refused");
+  });
+
+  test("gateway: chat sessions are kept on the /data volume, so a new container goes on with them", { timeout: 3 * MINUTE }, async () => {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const name = `${GATEWAY_CONTAINER}-data`;
+    const start = async () => {
+      await podman(
+        ["run", "--detach", "--name", name, ...RUN_FLAGS, "--health-interval=disable", "-v", `${DATA_VOLUME}:/data`,
+          "-e", `GATEWAY_API_KEYS=${CLIENT_KEY}`, "-e", `OPENAI_API_KEY=${UPSTREAM_KEY}`, "-e", `OPENAI_BASE_URL=${upstreamUrl}`, "-e", `PORT=${port}`, GATEWAY_IMAGE],
+        { timeoutMs: 2 * MINUTE },
+      );
+      await waitForHttp(`${origin}/health`, 30_000, () => logsOf(name));
+    };
+    const chat = async (body: object) => {
+      const res = await fetch(`${origin}/chat`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_KEY}` }, body: JSON.stringify(body) });
+      const answer = (await res.json()) as { response?: string; session_id?: string };
+      assert.equal(res.status, 200, `POST /chat: ${JSON.stringify(answer)}\n${await logsOf(name)}`);
+      return answer;
+    };
+    await start();
+    const first = await chat({ message: "hello from a container", model: "gpt-4o-mini" });
+    assert.equal(first.response, "echo: hello from a container");
+    await podman(["rm", "--force", "--time", "10", name], { timeoutMs: MINUTE });
+    await start();
+    const next = await chat({ message: "still there?", session_id: first.session_id });
+    assert.equal(next.response, "echo: still there?");
+    const history = (await (await fetch(`${origin}/chat/${first.session_id}`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } })).json()) as { messages: { content: string }[] };
+    assert.deepEqual(history.messages.map((m) => m.content), ["hello from a container", "echo: hello from a container", "still there?", "echo: still there?"]);
   });
 
   test("gateway: without GATEWAY_API_KEYS it refuses to listen on the container's 0.0.0.0", { timeout: 2 * MINUTE }, async () => {

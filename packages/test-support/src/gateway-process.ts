@@ -49,14 +49,16 @@ export async function startGateway(opts: StartOptions = {}): Promise<GatewayProc
     writeFileSync(configFile, JSON.stringify(opts.config, null, 2));
     args.push("--config", configFile);
   }
+  // Its files (chat sessions) go to a directory of its own, gone when it exits, unless the test names one.
+  const dataDir = opts.env?.GATEWAY_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), "gw-data-"));
   const proc = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...opts.env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...(dataDir ? { GATEWAY_DATA_DIR: dataDir } : {}), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
     proc.once("exit", (code) => {
-      if (configDir) rmSync(configDir, { recursive: true, force: true });
+      for (const dir of [configDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
       resolve(code);
     }),
   );

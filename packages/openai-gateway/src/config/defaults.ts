@@ -45,3 +45,11 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
 /** The model served with every MCP tool when MCP servers are configured; it runs on MCP_MODEL. */
 export const MCP_GATEWAY_MODEL = "mcp-gateway";
 export const DEFAULT_MCP_MODEL = "gpt-4o-mini";
+
+// Chat sessions: kept a week after their last message, a long conversation's worth of messages, and
+// enough sessions per key for a bot with many users without letting one key fill the disk.
+export const DEFAULT_DATA_DIR = ".mcpgw-data";
+export const DEFAULT_CHAT_STORE = "chat.sqlite";
+export const DEFAULT_CHAT_TTL = "7d";
+export const DEFAULT_CHAT_MAX_MESSAGES = 200;
+export const DEFAULT_CHAT_MAX_SESSIONS_PER_KEY = 1000;

@@ -2,8 +2,14 @@
  * Builds the GatewayConfig once, at start, from a config file (full case) or the environment
  * (simple case). Every problem becomes a ConfigError that names the field.
  */
+import { resolve } from "node:path";
 import { clientsFrom } from "./client-keys.ts";
 import {
+  DEFAULT_CHAT_MAX_MESSAGES,
+  DEFAULT_CHAT_MAX_SESSIONS_PER_KEY,
+  DEFAULT_CHAT_STORE,
+  DEFAULT_CHAT_TTL,
+  DEFAULT_DATA_DIR,
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
@@ -25,12 +31,15 @@ import type { McpServerConfig } from "../mcp/clients/types.ts";
 import { checkConfig, readConfigFile } from "./file.ts";
 import { routingFromEnv, routingFromFile } from "./routing.ts";
 import { readTls } from "./tls.ts";
-import { ConfigError, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings } from "./types.ts";
+import type { ConfigFile } from "./schema.ts";
+import { ConfigError, type ChatSettings, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings } from "./types.ts";
 
 export { sha256 } from "./client-keys.ts";
 
 export interface LoadOptions {
   file?: string | undefined;
+  /** --data-dir (else GATEWAY_DATA_DIR, else the file's dataDir, else .mcpgw-data), relative to the working directory. */
+  dataDir?: string | undefined;
   /** A config built in code instead of a file (the `tools` command), checked the same way. */
   inline?: { config: object; describedAs: string } | undefined;
   /** A plain {"mcpServers": {...}} file (--mcp-config, else MCP_CONFIG). */
@@ -58,6 +67,7 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
         "set GATEWAY_API_KEYS (comma-separated) or `clients` in the config file, or listen on 127.0.0.1",
     );
   }
+  const dataDir = resolve(opts.dataDir ?? nonEmpty(env.GATEWAY_DATA_DIR) ?? file?.dataDir ?? DEFAULT_DATA_DIR);
   return {
     server: {
       host,
@@ -71,6 +81,8 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
       keepAliveTimeoutMs: server?.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
       shutdownGraceMs: server?.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
       tls: readTls(server?.tls),
+      // As the browser sends it in Origin: no trailing slash.
+      corsOrigins: server?.cors?.origins.map((o) => (o === "*" ? o : new URL(o).origin)),
     },
     logLevel: pickLogLevel(env.LOG_LEVEL ?? file?.logLevel),
     logFormat: pickLogFormat(env.LOG_FORMAT),
@@ -82,9 +94,31 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
       keepaliveMs: file?.tools.keepaliveMs ?? DEFAULT_TOOL_KEEPALIVE_MS,
       publicDocs: file?.tools.publicDocs ?? false,
     },
+    chat: chatSettings(file?.chat, dataDir),
+    dataDir,
     timeouts: { ...DEFAULT_TIMEOUTS, ...file?.timeouts },
     retry: { ...DEFAULT_RETRY, ...file?.retry },
   };
+}
+
+function chatSettings(chat: ConfigFile["chat"] | undefined, dataDir: string): ChatSettings {
+  const store = chat?.store ?? DEFAULT_CHAT_STORE;
+  return {
+    model: chat?.model,
+    store: store === ":memory:" ? store : resolve(dataDir, store),
+    ttlMs: durationMs(chat?.ttl ?? DEFAULT_CHAT_TTL),
+    maxMessages: chat?.maxMessages ?? DEFAULT_CHAT_MAX_MESSAGES,
+    maxSessionsPerKey: chat?.maxSessionsPerKey ?? DEFAULT_CHAT_MAX_SESSIONS_PER_KEY,
+  };
+}
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `7d`, `12h`, `30m`, `90s` or seconds (the schema has checked the shape). Four units need no library. */
+export function durationMs(value: number | string): number {
+  if (typeof value === "number") return value * 1000;
+  const m = /^\s*(\d+)\s*([smhd])\s*$/i.exec(value)!;
+  return Number(m[1]) * UNIT_MS[m[2]!.toLowerCase() as keyof typeof UNIT_MS];
 }
 
 /** A tool model's selectors name servers that exist (or `*`). */

@@ -4,6 +4,7 @@
  * resolved before this schema runs.
  */
 import { z } from "zod";
+import { chatSection } from "./sections/chat.ts";
 import { clientsSection } from "./sections/clients.ts";
 import { mcpServersSection } from "./sections/mcp-servers.ts";
 import { modelsSection, passthroughSection } from "./sections/models.ts";
@@ -22,6 +23,8 @@ export const configFileSchema = z.strictObject({
   retry: retrySection,
   mcpServers: mcpServersSection,
   tools: toolsSection,
+  chat: chatSection,
+  dataDir: z.string().min(1).optional().describe("where the gateway keeps its files (chat sessions); --data-dir and GATEWAY_DATA_DIR win"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
 });
 

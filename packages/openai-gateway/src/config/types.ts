@@ -51,6 +51,8 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   /** PEM texts, read at start; the gateway serves HTTPS when set. */
   tls: { cert: string; key: string } | undefined;
+  /** Browser origins allowed to call the gateway; undefined: no CORS headers at all. */
+  corsOrigins: string[] | undefined;
 }
 
 export interface Timeouts {
@@ -85,6 +87,16 @@ export interface ToolSettings {
   publicDocs: boolean;
 }
 
+export interface ChatSettings {
+  /** The model of a session that names none; undefined: mcp-gateway when it exists, else the key's only model. */
+  model: string | undefined;
+  /** An absolute path of the SQLite file, or ":memory:". */
+  store: string;
+  ttlMs: number;
+  maxMessages: number;
+  maxSessionsPerKey: number;
+}
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** json: one JSON object a line; pretty: readable lines; auto: pretty when stdout is a terminal. */
@@ -103,6 +115,9 @@ export interface GatewayConfig {
   toolModels: Map<string, ToolModelSettings>;
   mcpServers: McpServerConfig[];
   tools: ToolSettings;
+  chat: ChatSettings;
+  /** Where the gateway keeps its files (the chat store), absolute. */
+  dataDir: string;
   clients: ClientKey[];
   timeouts: Timeouts;
   retry: RetrySettings;

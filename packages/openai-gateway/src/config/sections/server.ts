@@ -15,6 +15,14 @@ export const serverSection = z
     requestTimeoutMs: duration.optional(),
     keepAliveTimeoutMs: duration.optional(),
     shutdownGraceMs: duration.optional(),
+    cors: z
+      .strictObject({
+        origins: z
+          .array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).refine((u) => new URL(u).origin === u.replace(/\/$/, ""), "an origin is scheme://host[:port], without a path")]))
+          .min(1)
+          .describe("the origins of browser pages that may call the gateway; `*` for any"),
+      })
+      .optional(),
     tls: z
       .strictObject({
         cert: z.string().min(1).describe("the certificate chain: a PEM file's path, or the PEM text itself (usually `${ENV}`)"),

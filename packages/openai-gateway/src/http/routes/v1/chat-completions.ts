@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
 import type { ToolLoop, ToolLoopCall } from "../../../chat/tool-loop.ts";
 import type { ToolModelSettings } from "../../../config/types.ts";
-import { parseBody } from "./validate-body.ts";
+import { parseBody } from "../validate-body.ts";
 
 const chatRequest = z.looseObject({
   model: z.string().min(1),

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
-import { parseBody } from "./validate-body.ts";
+import { parseBody } from "../validate-body.ts";
 
 const embeddingsRequest = z.looseObject({
   model: z.string().min(1),

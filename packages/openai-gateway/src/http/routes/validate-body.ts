@@ -1,6 +1,6 @@
 /** Checks a request body against a zod schema; the first problem becomes a 400 that names the field. */
 import type { z } from "zod";
-import { badRequest } from "../../../errors.ts";
+import { badRequest } from "../../errors.ts";
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Makes the terminal test of `openai-gateway chat` (packages/openai-gateway/test/chat-cli.test.ts)
+# runnable on a fresh machine: installs Debian's `tmux` from apt when it is missing (apt-get update
+# only then). The test runs the chat in a tmux pane, a real terminal it can type into and read back.
+# Prints tmux's path as its last stdout line.
+#
+# Environment: MCPGW_CACHE_DIR (default /var/cache/mcpgw) keeps apt's log.
+set -euo pipefail
+
+CACHE_DIR=${MCPGW_CACHE_DIR:-/var/cache/mcpgw}
+say() { printf '[terminal-tools] %s\n' "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
+
+TMUX_BIN=$(command -v tmux || true)
+if [[ -z $TMUX_BIN ]]; then
+  [[ $(id -u) -eq 0 ]] || die "tmux is not installed, and installing it needs root: apt-get install -y tmux"
+  say "installing tmux from apt"
+  apt_install apt-tmux tmux
+  TMUX_BIN=$(command -v tmux || true)
+  [[ -n $TMUX_BIN ]] || die "apt installed tmux but no tmux command is on PATH"
+fi
+
+say "tmux: $TMUX_BIN ($("$TMUX_BIN" -V))"
+echo "$TMUX_BIN"
