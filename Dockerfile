@@ -19,6 +19,7 @@ WORKDIR /app
 # install stages start from this tree, so their npm ci layers change only when a dependency does.
 COPY package.json package-lock.json .npmrc ./
 COPY packages/openai-protocol/package.json packages/openai-protocol/
+COPY packages/mcp-http/package.json packages/mcp-http/
 COPY packages/openai-gateway/package.json packages/openai-gateway/
 COPY packages/openai-gateway-mcp/package.json packages/openai-gateway-mcp/
 COPY packages/fake-upstream/package.json packages/fake-upstream/
@@ -37,18 +38,19 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     npm ci --ignore-scripts
 COPY tsconfig.base.json ./
 COPY packages/openai-protocol/ packages/openai-protocol/
+COPY packages/mcp-http/ packages/mcp-http/
 COPY packages/openai-gateway/ packages/openai-gateway/
 COPY packages/openai-gateway-mcp/ packages/openai-gateway-mcp/
-# In this order: both services compile against the shared package's declarations.
-RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
+# In this order: both services compile against the shared packages' declarations.
+RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/mcp-http --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
  && rm -f packages/*/dist/.tsbuildinfo
 
 # ---- production dependencies, one workspace each ----------------------------------------------
 # `npm ci --omit=dev --workspace=X` still installs the dependencies of any workspace that X lists
 # as a devDependency (the MCP server's tests use the gateway, so fastify came along); without X's
 # devDependencies it installs exactly X's production closure, at the lockfile's versions. Then X's
-# bin/ and dist/ join it, and so does the shared @mcpgw/openai-protocol (a production dependency of
-# both, linked like any workspace); the other workspaces and links to them go. So do the
+# bin/ and dist/ join it, and so do the shared @mcpgw/openai-protocol and @mcpgw/mcp-http (production
+# dependencies of both, linked like any workspace); the other workspaces and links to them go. So do the
 # dependencies' source maps (12 MB in the gateway's tree, most of it Swagger UI's): node reads none
 # without --enable-source-maps, and a browser asks for one only with its developer tools open.
 FROM node:24-bookworm-slim AS gateway-deps
@@ -62,6 +64,7 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
  && find node_modules -xtype l -delete \
  && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
+COPY --from=build /app/packages/mcp-http/dist packages/mcp-http/dist
 COPY packages/openai-gateway/bin packages/openai-gateway/bin
 COPY --from=build /app/packages/openai-gateway/dist packages/openai-gateway/dist
 
@@ -76,6 +79,7 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
  && find node_modules -xtype l -delete \
  && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
+COPY --from=build /app/packages/mcp-http/dist packages/mcp-http/dist
 COPY packages/openai-gateway-mcp/bin packages/openai-gateway-mcp/bin
 COPY --from=build /app/packages/openai-gateway-mcp/dist packages/openai-gateway-mcp/dist
 
@@ -121,7 +125,15 @@ WORKDIR /app
 COPY --from=mcp-deps /app /app
 # MCP over stdin/stdout, logs on stderr only: run it with `docker run --rm -i` (no -t) and
 # GATEWAY_URL, GATEWAY_API_KEY (and optionally DEFAULT_MODEL, TIMEOUT, MAX_RETRIES, LOG_LEVEL).
+# Or detached, over Streamable HTTP at :3000/mcp, with keys of its own for its clients:
+#   docker run -d -p 3000:3000 -e MCP_TRANSPORT=http -e HOST=0.0.0.0 -e MCP_API_KEYS=... \
+#     -e GATEWAY_URL=... -e GATEWAY_API_KEY=... mcpgw/openai-gateway-mcp
 ENV NODE_ENV=production \
     LOG_LEVEL=info
+EXPOSE 3000
 USER 1000:1000
+# Only over HTTP is there anything to ask; on stdio (the default) the check passes, as the
+# container lives exactly as long as its client's session. Change the port with PORT, not --port.
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
+  CMD ["node", "-e", "if ((process.env.MCP_TRANSPORT || 'stdio').toLowerCase() !== 'http') process.exit(0); fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/packages/openai-gateway-mcp/bin/openai-gateway-mcp.js"]

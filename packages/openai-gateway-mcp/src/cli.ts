@@ -2,22 +2,28 @@
 /**
  * openai-gateway-mcp: a thin launcher. Parse flags (each overrides its environment variable), start
  * the server on stdio even when unconfigured, exit 0 when stdin closes or on SIGINT/SIGTERM.
- * stdout carries MCP messages only; everything else goes to stderr.
+ * stdout carries MCP messages only; everything else goes to stderr. With --transport http it
+ * serves Streamable HTTP instead (http-server.ts), and stdin means nothing to it.
  */
 import { parseFlags } from "./flags.ts";
+import { serveHttp } from "./http-server.ts";
+import { Logger } from "./log.ts";
 import { createServer } from "./server.ts";
-import { readSettings } from "./settings.ts";
+import { readListen, readSettings, type ListenSettings, type SettingsResult } from "./settings.ts";
 import { StdioTransport } from "./stdio-transport.ts";
 import { VERSION } from "./version.ts";
 
 async function main(): Promise<void> {
   const flags = await parseFlags(process.argv.slice(2));
+  const listen = readListen(flags, process.env);
   const result = readSettings(flags, process.env);
-  const { server, log, cleanup } = createServer(result);
+  const log = new Logger(result.ok ? result.settings.logLevel : result.logLevel);
   if (!result.ok) {
     for (const p of result.problems) log.error(`not configured: ${p}`);
     log.warn("starting anyway: tools can be listed; calls will report what is missing");
   }
+  if (listen.transport === "http") return serveOverHttp(listen, result, log);
+  const { server, cleanup } = createServer(result, log);
 
   let closing = false;
   const shutdown = (why: string) => {
@@ -34,6 +40,21 @@ async function main(): Promise<void> {
   transport.onclose = () => shutdown("stdin closed");
   await server.connect(transport);
   log.info(`openai-gateway-mcp ${VERSION} ready on stdio`, result.ok ? { gateway: result.settings.gatewayUrl, defaultModel: result.settings.defaultModel } : undefined);
+}
+
+/** Streamable HTTP until SIGINT/SIGTERM, which end the sessions (and their streams) first. */
+async function serveOverHttp(listen: ListenSettings, result: SettingsResult, log: Logger): Promise<void> {
+  const http = await serveHttp(listen, result, log);
+  let closing = false;
+  const shutdown = (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info(`shutting down (${why})`);
+    http.close().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  log.info(`openai-gateway-mcp ${VERSION} listening on ${http.url}`, result.ok ? { gateway: result.settings.gatewayUrl, defaultModel: result.settings.defaultModel, keys: listen.apiKeys.length } : undefined);
 }
 
 main().catch((err: unknown) => {

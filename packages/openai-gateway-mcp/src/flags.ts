@@ -11,7 +11,10 @@ export async function parseFlags(args: string[]): Promise<RawSettings> {
   const { default: yargs } = await import("yargs");
   let cli = yargs(args)
     .scriptName("openai-gateway-mcp")
-    .usage("$0 [options]\n\nA stdio MCP server with tools chat_completion and list_models that call an OpenAI-compatible gateway.\nEach option may also be given as the environment variable in brackets; the option wins.")
+    .usage(
+      "$0 [options]\n\nAn MCP server with tools chat_completion and list_models that call an OpenAI-compatible gateway, on stdio (the default) or over Streamable HTTP (--transport http).\n" +
+        "Each option may also be given as the environment variable in brackets; the option wins.",
+    )
     .version(VERSION)
     .help()
     .strict();

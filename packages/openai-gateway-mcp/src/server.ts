@@ -1,8 +1,15 @@
-/** createServer(): the MCP server with its tools and logging; transport-agnostic (stdio in the bin, in-memory in tests). */
+/**
+ * createServer(): the MCP server with its tools, its prompt ask_model (whose model argument
+ * completes from the gateway's list), the resource models://list, and logging; transport-agnostic
+ * (stdio or one per HTTP session in the bin, in-memory in tests).
+ */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createGatewayClient } from "./gateway-client.ts";
 import { ToolFailure } from "./gateway-errors.ts";
 import { Logger } from "./log.ts";
+import { ModelNames } from "./model-names.ts";
+import { registerAskModelPrompt } from "./prompts/ask-model.ts";
+import { registerModelsResource } from "./resources/models.ts";
 import type { SettingsResult } from "./settings.ts";
 import { registerTools } from "./tools/index.ts";
 import { VERSION } from "./version.ts";
@@ -13,18 +20,23 @@ export function createServer(result: SettingsResult, log = new Logger(result.ok 
     {
       capabilities: { logging: {} },
       instructions:
-        "Tools that reach language models through an OpenAI-compatible gateway: chat_completion asks a model, list_models lists the models you may use.",
+        "Tools that reach language models through an OpenAI-compatible gateway: chat_completion asks a model, list_models lists the models you may use (also the resource models://list). The prompt ask_model puts a question to a model you pick.",
     },
   );
   const gateway = result.ok ? createGatewayClient(result.settings, log) : undefined;
-  registerTools(server, {
+  const ctx = {
     ready() {
       if (!result.ok || !gateway) {
         throw new ToolFailure(`openai-gateway-mcp is not configured: ${result.ok ? "" : result.problems.join("; ")}. Set it in the MCP client's env for this server.`);
       }
       return { settings: result.settings, gateway };
     },
-  });
+  };
+  registerTools(server, ctx);
+  const models = new ModelNames(ctx);
+  registerAskModelPrompt(server, models);
+  const modelsResource = registerModelsResource(server, models);
+  server.server.onclose = () => modelsResource.close();
   // Log lines go to the client only once it has finished initializing: before that it has not
   // said it wants them (and some clients drop messages that arrive early).
   server.server.oninitialized = () => {

@@ -30,6 +30,11 @@ export const SETTINGS = {
   timeout: { env: "TIMEOUT", flag: "timeout", describe: "Seconds per attempt, as long as the gateway lets a model take to answer; a plain answer that outlasts it is not asked for again", default: "300" },
   maxRetries: { env: "MAX_RETRIES", flag: "max-retries", describe: "Retries after a failed attempt", default: "3" },
   logLevel: { env: "LOG_LEVEL", flag: "log-level", describe: "debug, info, warn or error", default: "info" },
+  transport: { env: "MCP_TRANSPORT", flag: "transport", describe: "stdio, or http: MCP over Streamable HTTP at /mcp", default: "stdio" },
+  host: { env: "HOST", flag: "host", describe: "With http: the address to listen on", default: "127.0.0.1" },
+  port: { env: "PORT", flag: "port", describe: "With http: the port to listen on (0: any free one)", default: "3000" },
+  // No default and not required: without keys it serves only loopback.
+  apiKeys: { env: "MCP_API_KEYS", flag: "api-keys", describe: "With http: comma-separated keys that clients send as Authorization: Bearer; required off loopback", optional: true },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -71,6 +76,35 @@ export function readSettings(flags: RawSettings, env: Record<string, string | un
   });
   const level = LOG_LEVELS.find((l) => l === raw.logLevel) ?? "info";
   return { ok: false, problems, logLevel: level };
+}
+
+export interface ListenSettings {
+  transport: "stdio" | "http";
+  host: string;
+  port: number;
+  /** Keys clients must present over HTTP; empty: none asked for (loopback only). */
+  apiKeys: string[];
+}
+
+/** A listen setting that is wrong: the server cannot start, unlike one that only its tools need. */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+}
+
+/** How the server is reached: checked before it starts, and fatal when wrong (exit 1). */
+export function readListen(flags: RawSettings, env: Record<string, string | undefined>): ListenSettings {
+  const pick = (name: "transport" | "host" | "port" | "apiKeys") => {
+    const spec = SETTINGS[name];
+    const value = [flags[name], env[spec.env]].find((v) => v !== undefined && v.trim() !== "");
+    return (value ?? ("default" in spec ? spec.default : "")).trim();
+  };
+  const named = (name: "transport" | "host" | "port" | "apiKeys") => `${SETTINGS[name].env} (--${SETTINGS[name].flag})`;
+  const transport = pick("transport").toLowerCase();
+  if (transport !== "stdio" && transport !== "http") throw new ListenError(`${named("transport")} must be stdio or http (got '${transport}')`);
+  const port = Number(pick("port"));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ListenError(`${named("port")} is not a port number 0-65535 (got '${pick("port")}')`);
+  const apiKeys = pick("apiKeys").split(",").map((k) => k.trim()).filter(Boolean);
+  return { transport, host: pick("host"), port, apiKeys };
 }
 
 /** Accept the gateway's base URL with or without a trailing /v1. */

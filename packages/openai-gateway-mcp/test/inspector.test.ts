@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startGateway, type GatewayProcess, runToExit, type RunResult, MCP_CLI, MCP_PACKAGE_DIR } from "@mcpgw/test-support";
+import { startGateway, startMcpHttp, type GatewayProcess, type McpHttpProcess, runToExit, type RunResult, MCP_CLI, MCP_PACKAGE_DIR } from "@mcpgw/test-support";
 
 const CLIENT_KEY = "inspector-client-key-5e0c";
 const DEMO_MODEL = "mcpgw-offline-demo";
@@ -98,5 +98,49 @@ describe("MCP Inspector CLI", () => {
     assert.match(out.content[0].text, /GATEWAY_API_KEY/);
     assert.match(out.content[0].text, /401/);
     assert.ok(!run.stdout.includes(wrongKey) && !run.stderr.includes(wrongKey), "the key is never printed");
+  });
+});
+
+describe("MCP Inspector CLI over Streamable HTTP (--transport http, a bearer header)", () => {
+  const KEY = "inspector-http-mcp-key-0c41";
+  let server: McpHttpProcess;
+  before(async () => {
+    server = await startMcpHttp({ env: { ...configured(), DEFAULT_MODEL: DEMO_MODEL, MCP_API_KEYS: KEY } });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** The Inspector against the URL, with the key as a header unless `key` is null. */
+  const overHttp = (args: string[], key: string | null = KEY) =>
+    runToExit(
+      "npx",
+      ["@modelcontextprotocol/inspector", "--cli", server.url, "--transport", "http", ...(key ? ["--header", `Authorization: Bearer ${key}`] : []), ...args],
+      { cwd: MCP_PACKAGE_DIR, env: { PATH: `${MCP_PACKAGE_DIR}../../node_modules/.bin:${process.env.PATH ?? ""}`, npm_config_offline: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+      RUN_TIMEOUT_MS,
+      `inspector http ${args.join(" ")}`,
+    );
+
+  test("tools/call chat_completion: exit 0 with the demo model's answer", T, async () => {
+    const run = await overHttp(["--method", "tools/call", "--tool-name", "chat_completion", "--tool-arg", "prompt=Hello over HTTP"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(parseOut(run).content[0].text, /^\[offline demo\].*Hello over HTTP/);
+  });
+
+  test("prompts/get ask_model and resources/read models://list", T, async () => {
+    const prompt = await overHttp(["--method", "prompts/get", "--prompt-name", "ask_model", "--prompt-args", "question=What is MCP?", `model=${DEMO_MODEL}`]);
+    assert.equal(prompt.code, 0, prompt.stderr);
+    assert.match(parseOut(prompt).messages[0].content.text, /What is MCP\?/);
+    const resource = await overHttp(["--method", "resources/read", "--uri", "models://list"]);
+    assert.equal(resource.code, 0, resource.stderr);
+    assert.match(parseOut(resource).contents[0].text, new RegExp(DEMO_MODEL));
+  });
+
+  test("without the header: it fails, saying authorization is needed", T, async () => {
+    const run = await overHttp(["--method", "tools/list"], null);
+    assert.notEqual(run.code, 0);
+    // The Inspector answers a 401 by wanting to authorize (it would start OAuth on a terminal).
+    assert.match(run.stdout + run.stderr, /auth_required|401|nauthorized/);
+    assert.doesNotMatch(run.stdout, /"tools"/);
   });
 });

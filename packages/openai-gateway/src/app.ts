@@ -12,6 +12,7 @@ import type { DestinationStream } from "pino";
 import { createCompletions } from "./chat/completion.ts";
 import { createChatService } from "./chat-sessions/chat-service.ts";
 import { createToolLoop } from "./chat/tool-loop.ts";
+import { isLoopback } from "./config/load.ts";
 import type { GatewayConfig } from "./config/types.ts";
 import { accessLog } from "./http/plugins/access-log.ts";
 import { clientAuth } from "./http/plugins/client-auth.ts";
@@ -19,6 +20,7 @@ import { errorHandler, toGatewayError } from "./http/plugins/error-handler.ts";
 import { jsonBody } from "./http/plugins/json-body.ts";
 import { protocolErrors } from "./http/plugins/protocol-errors.ts";
 import { chatRoutes } from "./http/routes/chat.ts";
+import { mcpRoutes } from "./http/routes/mcp.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { rootRoute } from "./http/routes/root.ts";
 import { chatCompletionsRoute } from "./http/routes/v1/chat-completions.ts";
@@ -56,6 +58,9 @@ export interface GatewayOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const MCP_CHILD_GRACE_MS = 5_000;
+/** /mcp sessions: one with nothing open for half an hour ends; at most this many at once (the longest idle makes room). */
+const MCP_SESSION_IDLE_MS = 30 * 60_000;
+const MCP_MAX_SESSIONS = 1000;
 
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const { logger, flush } = createLogger(config.logLevel, config.logFormat, options.logDestination);
@@ -157,6 +162,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels });
     embeddingsRoute(v1, { completions });
   });
+  app.register(async (mcp) =>
+    mcpRoutes(mcp, {
+      registry,
+      clients: config.clients,
+      scrub: upstream.scrub,
+      version: VERSION,
+      loopback: isLoopback(config.server.host),
+      allowedOrigins: config.server.corsOrigins ?? [],
+      idleMs: MCP_SESSION_IDLE_MS,
+      maxSessions: MCP_MAX_SESSIONS,
+    }),
+  );
   app.register(async (tools) =>
     toolsRoutes(tools, { registry, clients: config.clients, publicDocs: config.tools.publicDocs, scrub: upstream.scrub, totalMs: config.timeouts.totalMs, version: VERSION }),
   );

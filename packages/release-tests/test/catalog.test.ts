@@ -81,7 +81,7 @@ const placeholders = (value: string) => [...value.matchAll(/\{\{\s*([^}]*?)\s*\}
 const serverEnv = Object.values(SETTINGS).map((s) => s.env as string);
 /** Settings without a default: the server answers every tool call with an error until they are set. */
 const requiredEnv = Object.values(SETTINGS)
-  .filter((s) => !("default" in s))
+  .filter((s) => !("default" in s) && !("optional" in s))
   .map((s) => s.env as string);
 
 describe("the Docker MCP catalog entry (packages/openai-gateway-mcp/server.yaml)", () => {

@@ -374,7 +374,7 @@ describe("MCP server settings", () => {
       assert.deepEqual(codeSpans(row.cells[flag] ?? ""), [`--${spec.flag}`], `${at}: ${spec.env}'s flag`);
       const hasDefault = "default" in spec;
       assert.equal(statedDefault(row.cells[dflt] ?? ""), hasDefault ? spec.default : undefined, `${at}: ${spec.env}'s default`);
-      assert.equal((row.cells[required] ?? "").toLowerCase(), hasDefault ? "no" : "yes", `${at}: ${spec.env} required`);
+      assert.equal((row.cells[required] ?? "").toLowerCase(), hasDefault || "optional" in spec ? "no" : "yes", `${at}: ${spec.env} required`);
     }
   });
 

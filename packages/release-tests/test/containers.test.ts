@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { parse as parseYaml } from "yaml";
 import {
   REPO, PODMAN_GLOBAL, RUN_FLAGS, buildFlags, freePort, imageIds, imageSize, mb, podman, progress, run, step, waitForHttp,
@@ -150,7 +151,7 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
 
   after(async () => {
     await step("clean up containers, images and the fake upstream", async () => {
-      for (const name of [GATEWAY_CONTAINER, MCP_CONTAINER, `${MCP_CONTAINER}-raw`, `${GATEWAY_CONTAINER}-data`]) {
+      for (const name of [GATEWAY_CONTAINER, MCP_CONTAINER, `${MCP_CONTAINER}-raw`, `${MCP_CONTAINER}-http`, `${GATEWAY_CONTAINER}-data`]) {
         await podman(["rm", "--force", "--time", "5", name], { timeoutMs: MINUTE, allowFailure: true });
       }
       await podman(["volume", "rm", "--force", DATA_VOLUME], { timeoutMs: MINUTE, allowFailure: true });
@@ -183,9 +184,9 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
       const holds = (name: string) => names.some((n) => n === name || n.startsWith(`${name}/`));
       for (const name of DEV_ONLY) assert.ok(!holds(name), `${image}: node_modules holds the dev-only package ${name}`);
       assert.equal(big.trim(), "", `${image}: large files under /app (a Node binary from the devDependency?):\n${big}`);
-      const own = image === GATEWAY_IMAGE ? "openai-gateway" : "openai-gateway-mcp";
-      // Its own workspace and the rules both services share (a production dependency), nothing else.
-      assert.deepEqual(packages.split(/\s+/).filter(Boolean), [own, "openai-protocol"], `${image}: only its own workspace and openai-protocol under /app/packages`);
+      // Its own workspace and the shared packages it depends on, nothing else.
+      const own = image === GATEWAY_IMAGE ? ["mcp-http", "openai-gateway", "openai-protocol"] : ["mcp-http", "openai-gateway-mcp", "openai-protocol"];
+      assert.deepEqual(packages.split(/\s+/).filter(Boolean), own, `${image}: only its own workspace and the shared packages it uses under /app/packages`);
       // Each image carries its own service's dependencies, not the other's.
       // (The gateway holds the MCP SDK too now: it is an MCP client of its MCP servers.)
       const foreign = image === GATEWAY_IMAGE ? ["openai", "@modelcontextprotocol/server-everything"] : ["fastify", "prom-client"];
@@ -295,6 +296,33 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
     }
     // A line on stdout that is not JSON-RPC would have surfaced here as a parse error.
     assert.deepEqual(protocolErrors, [], `MCP stream errors; stderr:\n${stderr}`);
+  });
+
+  test("mcp: detached over Streamable HTTP with keys of its own; its HEALTHCHECK asks /health", { timeout: 3 * MINUTE }, async () => {
+    const port = await freePort();
+    const name = `${MCP_CONTAINER}-http`;
+    const key = "container-mcp-http-key-77c1";
+    await podman(
+      ["run", "--detach", "--name", name, ...RUN_FLAGS, "--health-interval=disable",
+        "-e", "MCP_TRANSPORT=http", "-e", "HOST=0.0.0.0", "-e", `PORT=${port}`, "-e", `MCP_API_KEYS=${key}`,
+        "-e", `GATEWAY_URL=${gatewayOrigin}`, "-e", `GATEWAY_API_KEY=${CLIENT_KEY}`, MCP_IMAGE],
+      { timeoutMs: 2 * MINUTE },
+    );
+    await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, () => logsOf(name));
+    const hc = await podman(["healthcheck", "run", name], { timeoutMs: MINUTE, allowFailure: true });
+    assert.equal(hc.code, 0, `podman healthcheck run: ${hc.stdout}${hc.stderr}`);
+    const url = new URL(`http://127.0.0.1:${port}/mcp`);
+    const refused = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    assert.equal(refused.status, 401, "no key, no MCP");
+    const client = new Client({ name: "container-http-test", version: "0.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    try {
+      const result = await client.callTool({ name: "chat_completion", arguments: { prompt: "hello over http from a container", model: "gpt-4o-mini" } });
+      assert.equal((result.content as { text: string }[])[0]?.text, "echo: hello over http from a container", await logsOf(name));
+    } finally {
+      await client.close();
+    }
+    await podman(["rm", "--force", "--time", "10", name], { timeoutMs: MINUTE });
   });
 
   test("mcp: every line the container writes to stdout is a JSON-RPC message", { timeout: 3 * MINUTE }, async () => {

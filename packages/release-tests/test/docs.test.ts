@@ -75,13 +75,34 @@ function serverMaps(value: unknown, out: Record<string, ServerEntry>[] = []): Re
   return out;
 }
 
+/**
+ * An MCP server reached over Streamable HTTP: the MCP server's `--transport http` or the gateway's,
+ * both at `/mcp` (or `/mcp/{server}`), both asking for a bearer key in the Authorization header.
+ */
+function httpProblems(entry: ServerEntry): string[] {
+  const p: string[] = [];
+  if ("type" in entry && entry.type !== "http" && entry.type !== "streamable-http") p.push(`type '${String(entry.type)}' (Streamable HTTP is "http")`);
+  let url: URL | undefined;
+  try {
+    url = new URL(String(entry.url));
+  } catch {
+    p.push(`url '${String(entry.url)}' is not a URL`);
+  }
+  if (url && !/^\/mcp(\/[^/]+)?$/.test(url.pathname)) p.push(`url ${url.href} is not an MCP endpoint (/mcp or /mcp/{server})`);
+  const headers = entry.headers && typeof entry.headers === "object" ? (entry.headers as Record<string, unknown>) : {};
+  const auth = Object.entries(headers).find(([k]) => k.toLowerCase() === "authorization")?.[1];
+  if (typeof auth !== "string" || !/^Bearer \S+/.test(auth)) p.push("headers.Authorization must be 'Bearer <key>': both endpoints ask for a key");
+  return p;
+}
+
 /** What is wrong with one server entry, in words; empty when it is right. */
 function problemsOf(name: string, entry: ServerEntry): string[] {
   const p: string[] = [];
   const args = Array.isArray(entry.args) ? (entry.args as unknown[]).map(String) : [];
   const env = entry.env && typeof entry.env === "object" ? (entry.env as Record<string, unknown>) : {};
   if (entry.args !== undefined && !Array.isArray(entry.args)) p.push("args is not a list");
-  if (typeof entry.command !== "string") return [...p, `'${name}' has no command: the MCP server is a stdio server, started as a command`];
+  if (typeof entry.url === "string" && entry.command === undefined) return [...p, ...httpProblems(entry)];
+  if (typeof entry.command !== "string") return [...p, `'${name}' has no command: a stdio server is started as a command, an HTTP one named by its url`];
   if ("type" in entry && entry.type !== "stdio") p.push(`type '${String(entry.type)}' (it is a stdio server)`);
   for (const k of Object.keys(env)) if (!MCP_ENV.has(k)) p.push(`env ${k} is not a setting the MCP server reads (${[...MCP_ENV].join(", ")})`);
   for (const v of Object.values(env)) if (typeof v !== "string") p.push("env values must be strings");
@@ -150,7 +171,10 @@ describe("MCP client configs start the MCP server with settings it reads", () =>
     assert.equal(problemsOf("tty", { command: "docker", args: ["run", "-it", MCP_IMAGE] }).length, 1);
     assert.equal(problemsOf("gateway image", { command: "docker", args: ["run", "-i", GATEWAY_IMAGE] }).length, 1);
     assert.equal(problemsOf("unset -e", { command: "docker", args: ["run", "-i", "-e", "GATEWAY_API_KEY", MCP_IMAGE] }).length, 1);
-    assert.equal(problemsOf("http", { url: "http://127.0.0.1:8080/mcp" }).length, 1);
+    assert.equal(problemsOf("http without a key", { url: "http://127.0.0.1:8080/mcp" }).length, 1);
+    assert.deepEqual(problemsOf("http", { type: "http", url: "http://127.0.0.1:8080/mcp", headers: { Authorization: "Bearer k" } }), []);
+    assert.equal(problemsOf("not /mcp", { type: "http", url: "http://127.0.0.1:8080/v1", headers: { Authorization: "Bearer k" } }).length, 1);
+    assert.equal(problemsOf("sse", { type: "sse", url: "http://127.0.0.1:8080/mcp", headers: { Authorization: "Bearer k" } }).length, 1);
     assert.deepEqual(problemsOf("full path", { command: "/opt/homebrew/bin/npx", args: ["-y", MCP_PACKAGE] }), []);
     assert.deepEqual(problemsOf("toolkit", { command: "docker", args: ["mcp", "gateway", "run", "--profile", "p"] }), []);
     assert.equal(problemsOf("other", { command: "uvx", args: ["something"] }).length, 1);

@@ -4,3 +4,5 @@ export { rawExchange, type RawExchange, type RawOptions } from "./raw-http.ts";
 export { runToExit, type RunResult } from "./run-to-exit.ts";
 export { apiErrorOf } from "./api-error.ts";
 export { SERVER_EVERYTHING, waitForMcpServers } from "./mcp-servers.ts";
+export { startMcpHttp, type McpHttpProcess } from "./mcp-http-process.ts";
+export { runConformance, type ConformanceCheck, type ConformanceRun } from "./conformance.ts";

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { responsesAfterNotifications } from "./message-order.ts";
 import type { Sdk } from "./load-sdk.ts";
 import { endProcesses, processTree, type ProcessRef } from "./process-tree.ts";
 import { stdioEnv } from "./stdio-env.ts";
@@ -109,6 +110,7 @@ export function createSession(config: McpServerConfig, sdk: Sdk, hooks: SessionH
       current = open(kind);
       await current.client.connect(current.transport, { timeout: timeoutMs });
     }
+    responsesAfterNotifications(current.transport);
   }
 
   return {

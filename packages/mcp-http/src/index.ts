@@ -1,0 +1,3 @@
+export * from "./endpoint.ts";
+export * from "./event-store.ts";
+export * from "./request-guard.ts";

@@ -1,0 +1,43 @@
+/**
+ * The official MCP conformance suite (@modelcontextprotocol/conformance, pinned) run against a URL,
+ * one scenario at a time, its checks read from the checks.json it writes. A scenario passes when
+ * none of its checks is a failure or a warning.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const SUITE = join(dirname(createRequire(import.meta.url).resolve("@modelcontextprotocol/conformance/package.json")), "dist/index.js");
+
+export interface ConformanceCheck {
+  id: string;
+  status: "SUCCESS" | "FAILURE" | "WARNING" | "INFO";
+  errorMessage?: string;
+}
+
+export interface ConformanceRun {
+  code: number;
+  checks: ConformanceCheck[];
+  /** The checks that failed or warned, one line each. */
+  problems: string[];
+  output: string;
+}
+
+export async function runConformance(url: string, scenario: string): Promise<ConformanceRun> {
+  const dir = mkdtempSync(join(tmpdir(), `conformance-${scenario}-`));
+  try {
+    const run = await promisify(execFile)(process.execPath, [SUITE, "server", "--url", url, "--scenario", scenario, "-o", dir], { timeout: 60_000 }).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+    );
+    const folder = readdirSync(dir).find((d) => d.startsWith(`server-${scenario}-`));
+    const checks = folder ? (JSON.parse(readFileSync(join(dir, folder, "checks.json"), "utf8")) as ConformanceCheck[]) : [];
+    const problems = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? ""}`);
+    return { ...run, checks, problems };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
