@@ -20,6 +20,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY packages/openai-protocol/package.json packages/openai-protocol/
 COPY packages/mcp-http/package.json packages/mcp-http/
+COPY packages/mcp-tools/package.json packages/mcp-tools/
 COPY packages/openai-gateway/package.json packages/openai-gateway/
 COPY packages/openai-gateway-mcp/package.json packages/openai-gateway-mcp/
 COPY packages/fake-upstream/package.json packages/fake-upstream/
@@ -39,18 +40,20 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
 COPY tsconfig.base.json ./
 COPY packages/openai-protocol/ packages/openai-protocol/
 COPY packages/mcp-http/ packages/mcp-http/
+COPY packages/mcp-tools/ packages/mcp-tools/
 COPY packages/openai-gateway/ packages/openai-gateway/
 COPY packages/openai-gateway-mcp/ packages/openai-gateway-mcp/
 # In this order: both services compile against the shared packages' declarations.
-RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/mcp-http --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
+RUN npm run build --workspace=@mcpgw/openai-protocol --workspace=@mcpgw/mcp-http --workspace=@mcpgw/mcp-tools --workspace=@mcpgw/openai-gateway --workspace=@mcpgw/openai-gateway-mcp \
  && rm -f packages/*/dist/.tsbuildinfo
 
 # ---- production dependencies, one workspace each ----------------------------------------------
 # `npm ci --omit=dev --workspace=X` still installs the dependencies of any workspace that X lists
 # as a devDependency (the MCP server's tests use the gateway, so fastify came along); without X's
 # devDependencies it installs exactly X's production closure, at the lockfile's versions. Then X's
-# bin/ and dist/ join it, and so do the shared @mcpgw/openai-protocol and @mcpgw/mcp-http (production
-# dependencies of both, linked like any workspace); the other workspaces and links to them go. So do the
+# bin/ and dist/ join it, and so do the shared @mcpgw/openai-protocol, @mcpgw/mcp-http and
+# @mcpgw/mcp-tools (production dependencies of both, linked like any workspace); the other
+# workspaces and links to them go. So do the
 # dependencies' source maps (12 MB in the gateway's tree, most of it Swagger UI's): node reads none
 # without --enable-source-maps, and a browser asks for one only with its developer tools open.
 FROM node:24-bookworm-slim AS gateway-deps
@@ -65,6 +68,7 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
  && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY --from=build /app/packages/mcp-http/dist packages/mcp-http/dist
+COPY --from=build /app/packages/mcp-tools/dist packages/mcp-tools/dist
 COPY packages/openai-gateway/bin packages/openai-gateway/bin
 COPY --from=build /app/packages/openai-gateway/dist packages/openai-gateway/dist
 
@@ -80,6 +84,7 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
  && find node_modules -name '*.map' -type f -delete
 COPY --from=build /app/packages/openai-protocol/dist packages/openai-protocol/dist
 COPY --from=build /app/packages/mcp-http/dist packages/mcp-http/dist
+COPY --from=build /app/packages/mcp-tools/dist packages/mcp-tools/dist
 COPY packages/openai-gateway-mcp/bin packages/openai-gateway-mcp/bin
 COPY --from=build /app/packages/openai-gateway-mcp/dist packages/openai-gateway-mcp/dist
 

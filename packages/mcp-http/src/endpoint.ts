@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, type InitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BoundedEventStore } from "./event-store.ts";
 import { refusal, type GuardPolicy } from "./request-guard.ts";
 
@@ -39,8 +39,8 @@ export interface EndpointOptions<C extends Caller> extends GuardPolicy {
   realm: string;
   /** The caller of a request, or undefined for a missing or wrong key (401). */
   authenticate(req: IncomingMessage): C | undefined;
-  /** A new session's server, for this caller. */
-  createServer(caller: C, sessionId: string): SessionServer | Promise<SessionServer>;
+  /** A new session's server, for this caller; `init` is the client's initialize (its capabilities, its name). */
+  createServer(caller: C, sessionId: string, init: InitializeRequest["params"]): SessionServer | Promise<SessionServer>;
   /** A session with nothing open for this long ends. */
   idleMs: number;
   maxSessions: number;
@@ -106,8 +106,8 @@ export class McpHttpEndpoint<C extends Caller> {
       session = this.#sessions.get(sessionId);
       // Another key's session is one that does not exist.
       if (!session || session.caller.id !== caller.id) return rpcError(res, 404, -32001, "Session not found: it ended or never existed; initialize a new one.");
-    } else if (method === "POST" && isInitialize(parsedBody)) {
-      session = await this.#open(caller);
+    } else if (method === "POST" && initializeOf(parsedBody)) {
+      session = await this.#open(caller, initializeOf(parsedBody)!);
     } else {
       return rpcError(res, 400, -32000, "Bad Request: no valid session ID (Mcp-Session-Id) was given; start with an initialize request.");
     }
@@ -127,7 +127,7 @@ export class McpHttpEndpoint<C extends Caller> {
     await Promise.all([...this.#sessions.values()].map((s) => this.#end(s, "shutdown")));
   }
 
-  async #open(caller: C): Promise<Session<C>> {
+  async #open(caller: C, init: InitializeRequest["params"]): Promise<Session<C>> {
     if (this.#sessions.size >= this.#opts.maxSessions) {
       // Room for the new one: the session idle longest goes (one with a stream open only if all have).
       const victim = [...this.#sessions.values()].sort((a, b) => Number(a.open > 0) - Number(b.open > 0) || a.lastSeen - b.lastSeen)[0];
@@ -139,7 +139,7 @@ export class McpHttpEndpoint<C extends Caller> {
       eventStore: new BoundedEventStore(this.#opts.eventsPerSession),
       ...(this.#opts.keepAliveMs !== undefined ? { keepAliveMs: this.#opts.keepAliveMs } : {}),
     });
-    const server = await this.#opts.createServer(caller, id);
+    const server = await this.#opts.createServer(caller, id, init);
     const session: Session<C> = { id, caller, transport, server, open: 0, lastSeen: Date.now() };
     this.#sessions.set(id, session);
     // DELETE, or the transport closing for any reason: the session is over.
@@ -187,9 +187,10 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Read> {
   }
 }
 
-/** An initialize request, alone or in a batch. */
-function isInitialize(body: unknown): boolean {
-  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+/** The params of an initialize request, alone or in a batch. */
+function initializeOf(body: unknown): InitializeRequest["params"] | undefined {
+  const found = (Array.isArray(body) ? body : [body]).find((m) => isInitializeRequest(m)) as InitializeRequest | undefined;
+  return found?.params;
 }
 
 function rpcError(res: ServerResponse, status: number, code: number, message: string): void {

@@ -17,33 +17,15 @@ import { decideRetry, OPENAI_RETRY, type RetryDecision, type RetrySettings } fro
 import type OpenAI from "openai";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import pRetry, { AbortError } from "p-retry";
+import type { ChatAnswer, ModelBackend } from "@mcpgw/mcp-tools";
 import { describeFailure, isUpstreamAuthFailure, type StopReason } from "./gateway-errors.ts";
 import type { Logger } from "./log.ts";
 import type { Settings } from "./settings.ts";
 
-export interface ChatRequest {
-  model: string;
-  messages: OpenAI.ChatCompletionMessageParam[];
-  [option: string]: unknown;
-}
+export type { ChatAnswer, ChatRequest, ModelInfo } from "@mcpgw/mcp-tools";
 
-export interface ChatAnswer {
-  model: string;
-  content: string;
-  finish_reason: string | null;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
-}
-
-export interface ModelInfo {
-  id: string;
-  owned_by: string;
-  created: number;
-}
-
-export interface GatewayClient {
-  /** With `onText`, streams and reports the text so far as it grows. */
-  chat(request: ChatRequest, opts: { signal?: AbortSignal | undefined; onText?: ((textSoFar: string) => void) | undefined }): Promise<ChatAnswer>;
-  listModels(opts: { signal?: AbortSignal | undefined }): Promise<ModelInfo[]>;
+/** The model tools' backend over HTTP: the gateway's OpenAI API, as GATEWAY_API_KEY. */
+export interface GatewayClient extends ModelBackend {
   /** Start loading the SDK now (after initialize), not on the first call. */
   preload(): void;
 }
@@ -139,6 +121,7 @@ export function createGatewayClient(settings: Settings, log: Logger): GatewayCli
   }
 
   return {
+    defaultModel: settings.defaultModel,
     chat(request, { signal, onText }) {
       const what = `chat completion with model '${request.model}'`;
       return call({ what, model: request.model, signal, retryTimeouts: onText !== undefined }, async (s) => {

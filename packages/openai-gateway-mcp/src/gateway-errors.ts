@@ -2,16 +2,12 @@
  * The MCP server's one error model: a failed gateway call, described in words that say what
  * happened and what to do. Tool handlers throw it; the SDK renders it as an `isError` result.
  */
+import { ToolFailure } from "@mcpgw/mcp-tools";
 import { isRetryableStatus, retryAfterMs, statusClass } from "@mcpgw/openai-protocol";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import type { Settings } from "./settings.ts";
 
-export class ToolFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ToolFailure";
-  }
-}
+export { ToolFailure };
 
 /** Why the last failure was not tried again, when something decided so (else the attempts ran out). */
 export type StopReason =

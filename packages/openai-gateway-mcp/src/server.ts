@@ -3,15 +3,12 @@
  * completes from the gateway's list), the resource models://list, and logging; transport-agnostic
  * (stdio or one per HTTP session in the bin, in-memory in tests).
  */
+import { registerModelTools } from "@mcpgw/mcp-tools";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createGatewayClient } from "./gateway-client.ts";
 import { ToolFailure } from "./gateway-errors.ts";
 import { Logger } from "./log.ts";
-import { ModelNames } from "./model-names.ts";
-import { registerAskModelPrompt } from "./prompts/ask-model.ts";
-import { registerModelsResource } from "./resources/models.ts";
 import type { SettingsResult } from "./settings.ts";
-import { registerTools } from "./tools/index.ts";
 import { VERSION } from "./version.ts";
 
 export function createServer(result: SettingsResult, log = new Logger(result.ok ? result.settings.logLevel : result.logLevel)) {
@@ -24,19 +21,13 @@ export function createServer(result: SettingsResult, log = new Logger(result.ok 
     },
   );
   const gateway = result.ok ? createGatewayClient(result.settings, log) : undefined;
-  const ctx = {
-    ready() {
-      if (!result.ok || !gateway) {
-        throw new ToolFailure(`openai-gateway-mcp is not configured: ${result.ok ? "" : result.problems.join("; ")}. Set it in the MCP client's env for this server.`);
-      }
-      return { settings: result.settings, gateway };
-    },
-  };
-  registerTools(server, ctx);
-  const models = new ModelNames(ctx);
-  registerAskModelPrompt(server, models);
-  const modelsResource = registerModelsResource(server, models);
-  server.server.onclose = () => modelsResource.close();
+  const tools = registerModelTools(server, () => {
+    if (!result.ok || !gateway) {
+      throw new ToolFailure(`openai-gateway-mcp is not configured: ${result.ok ? "" : result.problems.join("; ")}. Set it in the MCP client's env for this server.`);
+    }
+    return gateway;
+  });
+  server.server.onclose = () => tools.close();
   // Log lines go to the client only once it has finished initializing: before that it has not
   // said it wants them (and some clients drop messages that arrive early).
   server.server.oninitialized = () => {

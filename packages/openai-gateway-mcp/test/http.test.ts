@@ -7,7 +7,13 @@
  * DELETE, Host and Origin checks, the session cap, SIGTERM with a stream open.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { FakeUpstream } from "@mcpgw/fake-upstream";
 import { rawExchange, runMcp, startGatewayOverFakeUpstream, startMcpHttp, textOf, type GatewayProcess, type McpHttpProcess } from "@mcpgw/test-support";
 import { CompleteResultSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -115,6 +121,21 @@ describe("the SDK's Client over Streamable HTTP", () => {
       await client.close();
     }
   });
+});
+
+test("mcp-remote (the stdio-to-HTTP bridge Claude Desktop users run) with a bearer header", { timeout: 60_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), "mcp-remote-home-"));
+  const remote = join(dirname(createRequire(import.meta.url).resolve("mcp-remote/package.json")), "dist/proxy.js");
+  const transport = new StdioClientTransport({ command: process.execPath, args: [remote, keyed.url, "--header", `Authorization:Bearer ${KEY_A}`], env: { PATH: process.env.PATH ?? "", HOME: home }, stderr: "pipe" });
+  const client = new Client({ name: "via-mcp-remote", version: "0.0.0" });
+  try {
+    await client.connect(transport, { timeout: 30_000 });
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ["chat_completion", "list_models"]);
+    assert.equal(textOf(await client.callTool({ name: "chat_completion", arguments: { prompt: "bridged" } })), "echo: bridged");
+  } finally {
+    await client.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 describe("keys", () => {

@@ -21,6 +21,7 @@ import { jsonBody } from "./http/plugins/json-body.ts";
 import { protocolErrors } from "./http/plugins/protocol-errors.ts";
 import { chatRoutes } from "./http/routes/chat.ts";
 import { mcpRoutes } from "./http/routes/mcp.ts";
+import { inheritedEnv } from "./mcp/clients/stdio-env.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { rootRoute } from "./http/routes/root.ts";
 import { chatCompletionsRoute } from "./http/routes/v1/chat-completions.ts";
@@ -104,6 +105,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // MCP servers start connecting now, in the background. The registry exists without servers too (a
   // reload may add some); the MCP SDK is loaded only when a server connects.
   const registry: McpRegistry = createMcpRegistry({ servers: config.mcpServers, log: app.log, metrics: metrics.mcp });
+  // The servers as configured now (a reload replaces them): /mcp/{server} connects to them itself.
+  let mcpServers = new Map(config.mcpServers.map((s) => [s.name, s]));
   registry.start();
   const toolLoop = createToolLoop({
     router,
@@ -132,7 +135,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     app.register(fastifyCors, {
       origin: origins.includes("*") ? "*" : origins,
       methods: ["GET", "POST", "DELETE", "OPTIONS"],
-      exposedHeaders: ["x-request-id", "x-session-id", "x-should-retry", "retry-after"],
+      exposedHeaders: ["x-request-id", "x-session-id", "x-should-retry", "retry-after", "mcp-session-id"],
       maxAge: 600,
     });
   }
@@ -172,6 +175,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       allowedOrigins: config.server.corsOrigins ?? [],
       idleMs: MCP_SESSION_IDLE_MS,
       maxSessions: MCP_MAX_SESSIONS,
+      server: (name) => mcpServers.get(name),
+      defaultModel: options.toolsOnly ? undefined : (client) => chat.defaultModel(client),
+      inheritedEnv: inheritedEnv(process.env),
     }),
   );
   app.register(async (tools) =>
@@ -188,6 +194,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   return {
     app,
     reloadMcpServers(servers) {
+      mcpServers = new Map(servers.map((s) => [s.name, s]));
       // Before any new server starts: a tool of it may echo its credentials at once.
       upstream.scrub.learn(servers.flatMap(serverSecrets));
       return registry.update(servers, Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));

@@ -4,7 +4,8 @@
  * for. A page on an allowed origin sends a message with its key (a preflighted request), reads the
  * reply, the session header and the streamed events; a page on any other origin is refused by the
  * browser, as is every page when server.cors is not set. Behind the gateway: the fake upstream's
- * scripted model and server-everything, so the page's message runs a real MCP tool.
+ * scripted model and server-everything, so the page's message runs a real MCP tool. The same for
+ * the MCP endpoint /mcp: an allowed page may use it, any other page cannot (its Origin check).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -150,5 +151,52 @@ describe("POST /chat from a page of another origin", () => {
     });
     assert.equal(allowed.headers.get("access-control-allow-origin"), origins.allowed);
     assert.match(allowed.headers.get("access-control-allow-headers") ?? "", /authorization/);
+  });
+});
+
+/** What a page's script sees when it initializes an MCP session at `gateway`/mcp. */
+function mcpFrom(page: Page, gateway: string) {
+  return page.evaluate(
+    async ({ gateway, key }) => {
+      try {
+        const res = await fetch(`${gateway}/mcp`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "page", version: "1" } } }),
+        });
+        return { ok: true, status: res.status, session: res.headers.get("mcp-session-id"), text: await res.text() };
+      } catch (err) {
+        return { ok: false, error: String(err) };
+      }
+    },
+    { gateway, key: KEY },
+  );
+}
+
+describe("the MCP endpoint from a web page", () => {
+  test("an allowed origin initializes a session and reads its id; another origin cannot use it", T, async () => {
+    const allowed = await pageAt(origins.allowed);
+    const ok = await mcpFrom(allowed, withCors.origin);
+    assert.ok(ok.ok, ok.error);
+    assert.equal(ok.status, 200);
+    assert.match(ok.session ?? "", /^[0-9a-f-]{36}$/, "mcp-session-id is readable by the page");
+    assert.match(ok.text ?? "", /"serverInfo"/);
+    await allowed.context().close();
+    for (const [origin, gateway] of [
+      [origins.other, withCors.origin],
+      [origins.allowed, withoutCors.origin],
+    ] as const) {
+      const page = await pageAt(origin);
+      const refused = await mcpFrom(page, gateway);
+      assert.equal(refused.ok, false, `${origin} -> ${gateway}: ${JSON.stringify(refused)}`);
+      await page.context().close();
+    }
+    // And without a browser to enforce CORS, the gateway itself refuses a foreign Origin.
+    const forged = await fetch(`${withCors.origin}/mcp`, {
+      method: "POST",
+      headers: { origin: origins.other, authorization: `Bearer ${KEY}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+    });
+    assert.equal(forged.status, 403);
   });
 });

@@ -185,7 +185,7 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
       for (const name of DEV_ONLY) assert.ok(!holds(name), `${image}: node_modules holds the dev-only package ${name}`);
       assert.equal(big.trim(), "", `${image}: large files under /app (a Node binary from the devDependency?):\n${big}`);
       // Its own workspace and the shared packages it depends on, nothing else.
-      const own = image === GATEWAY_IMAGE ? ["mcp-http", "openai-gateway", "openai-protocol"] : ["mcp-http", "openai-gateway-mcp", "openai-protocol"];
+      const own = image === GATEWAY_IMAGE ? ["mcp-http", "mcp-tools", "openai-gateway", "openai-protocol"] : ["mcp-http", "mcp-tools", "openai-gateway-mcp", "openai-protocol"];
       assert.deepEqual(packages.split(/\s+/).filter(Boolean), own, `${image}: only its own workspace and the shared packages it uses under /app/packages`);
       // Each image carries its own service's dependencies, not the other's.
       // (The gateway holds the MCP SDK too now: it is an MCP client of its MCP servers.)
@@ -203,7 +203,7 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
     }
   });
 
-  test("gateway: /health, the image's HEALTHCHECK, and a chat completion from the upstream", { timeout: 2 * MINUTE }, async () => {
+  test("gateway: /health, the image's HEALTHCHECK, a chat completion from the upstream, and one through /mcp", { timeout: 2 * MINUTE }, async () => {
     const health = await fetch(`${gatewayOrigin}/health`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: "ok" });
@@ -226,6 +226,16 @@ describe("container images (Dockerfile, podman)", { timeout: 20 * MINUTE }, () =
 
     const denied = await fetch(`${gatewayOrigin}/v1/models`, { headers: { authorization: "Bearer not-a-client-key" } });
     assert.equal(denied.status, 401, "a wrong client key is refused");
+
+    // /mcp loads the MCP SDK and the shared MCP packages at its first request: they are in the image.
+    const mcp = new Client({ name: "container-gateway-mcp", version: "0.0.0" });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${gatewayOrigin}/mcp`), { requestInit: { headers: { authorization: `Bearer ${CLIENT_KEY}` } } }));
+    try {
+      const reply = await mcp.callTool({ name: "chat_completion", arguments: { prompt: "hello through /mcp", model: "gpt-4o-mini" } });
+      assert.equal((reply.content as { text: string }[])[0]?.text, "echo: hello through /mcp", await logsOf(GATEWAY_CONTAINER));
+    } finally {
+      await mcp.close();
+    }
   });
 
   test("gateway: chat sessions are kept on the /data volume, so a new container goes on with them", { timeout: 3 * MINUTE }, async () => {

@@ -95,13 +95,28 @@ function httpProblems(entry: ServerEntry): string[] {
   return p;
 }
 
+/** `npx -y mcp-remote URL --header "Authorization:Bearer ..."`: the URL an MCP endpoint, the key sent. */
+function bridgeProblems(args: string[]): string[] {
+  const p: string[] = [];
+  if (!args.includes("-y") && !args.includes("--yes")) p.push("npx needs -y, or it waits for a confirmation nobody can give over stdio");
+  const at = args.findIndex((a) => a.replace(/@[^@/]+$/, "") === "mcp-remote");
+  p.push(...httpProblems({ url: args[at + 1], headers: {} }).filter((x) => !x.startsWith("headers")));
+  const header = args[args.indexOf("--header") + 1];
+  if (!args.includes("--header") || !/^Authorization:\s*Bearer \S+/.test(header ?? "")) p.push("mcp-remote needs --header \"Authorization:Bearer <key>\"");
+  return p;
+}
+
 /** What is wrong with one server entry, in words; empty when it is right. */
 function problemsOf(name: string, entry: ServerEntry): string[] {
   const p: string[] = [];
   const args = Array.isArray(entry.args) ? (entry.args as unknown[]).map(String) : [];
   const env = entry.env && typeof entry.env === "object" ? (entry.env as Record<string, unknown>) : {};
   if (entry.args !== undefined && !Array.isArray(entry.args)) p.push("args is not a list");
-  if (typeof entry.url === "string" && entry.command === undefined) return [...p, ...httpProblems(entry)];
+  // Windsurf spells it serverUrl.
+  const url = entry.url ?? entry.serverUrl;
+  if (typeof url === "string" && entry.command === undefined) return [...p, ...httpProblems({ ...entry, url })];
+  // mcp-remote, the bridge from a stdio-only client to an HTTP endpoint: its env is its own.
+  if (typeof entry.command === "string" && args.some((a) => a.replace(/@[^@/]+$/, "") === "mcp-remote")) return [...p, ...bridgeProblems(args)];
   if (typeof entry.command !== "string") return [...p, `'${name}' has no command: a stdio server is started as a command, an HTTP one named by its url`];
   if ("type" in entry && entry.type !== "stdio") p.push(`type '${String(entry.type)}' (it is a stdio server)`);
   for (const k of Object.keys(env)) if (!MCP_ENV.has(k)) p.push(`env ${k} is not a setting the MCP server reads (${[...MCP_ENV].join(", ")})`);
@@ -175,6 +190,9 @@ describe("MCP client configs start the MCP server with settings it reads", () =>
     assert.deepEqual(problemsOf("http", { type: "http", url: "http://127.0.0.1:8080/mcp", headers: { Authorization: "Bearer k" } }), []);
     assert.equal(problemsOf("not /mcp", { type: "http", url: "http://127.0.0.1:8080/v1", headers: { Authorization: "Bearer k" } }).length, 1);
     assert.equal(problemsOf("sse", { type: "sse", url: "http://127.0.0.1:8080/mcp", headers: { Authorization: "Bearer k" } }).length, 1);
+    assert.deepEqual(problemsOf("windsurf", { serverUrl: "http://127.0.0.1:8080/mcp", headers: { Authorization: "Bearer k" } }), []);
+    assert.deepEqual(problemsOf("bridge", { command: "npx", args: ["-y", "mcp-remote", "http://127.0.0.1:8080/mcp", "--header", "Authorization:Bearer ${K}"], env: { K: "k" } }), []);
+    assert.equal(problemsOf("bridge without a key", { command: "npx", args: ["-y", "mcp-remote", "http://127.0.0.1:8080/mcp"] }).length, 1);
     assert.deepEqual(problemsOf("full path", { command: "/opt/homebrew/bin/npx", args: ["-y", MCP_PACKAGE] }), []);
     assert.deepEqual(problemsOf("toolkit", { command: "docker", args: ["mcp", "gateway", "run", "--profile", "p"] }), []);
     assert.equal(problemsOf("other", { command: "uvx", args: ["something"] }).length, 1);

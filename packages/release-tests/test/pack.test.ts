@@ -14,6 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const PACKAGES_DIR = fileURLToPath(new URL("../../", import.meta.url));
 const DEMO_MODEL = "mcpgw-offline-demo";
@@ -103,20 +104,33 @@ async function pack(dir: string): Promise<{ manifest: Manifest; tarball: string;
   return { manifest, tarball: join(dest, info.filename), files: info.files.map((f) => f.path) };
 }
 
+/** The shared @mcpgw packages a package depends on, and theirs: the folders under packages/. */
+function sharedDependencies(dir: string, seen = new Set<string>()): string[] {
+  const manifest = JSON.parse(readFileSync(join(PACKAGES_DIR, dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (!name.startsWith("@mcpgw/")) continue;
+    const sub = name.slice("@mcpgw/".length);
+    if (seen.has(sub)) continue;
+    seen.add(sub);
+    sharedDependencies(sub, seen);
+  }
+  return [...seen];
+}
+
 /**
  * npm pack the workspace package, then npm init + npm install the tarball into a fresh folder.
- * The shared @mcpgw/openai-protocol is packed and installed beside it, as the registry would
- * supply it once both are published; everything else comes from the registry.
+ * The shared @mcpgw packages it depends on are packed and installed beside it, as the registry
+ * would supply them once all are published; everything else comes from the registry.
  */
 async function packAndInstall(dir: string): Promise<Installed> {
   const env = npmEnv();
   const { manifest, tarball, files } = await pack(dir);
-  const shared = await pack("openai-protocol");
+  const shared = await Promise.all(sharedDependencies(dir).map((d) => pack(d)));
   const home = mkdtempSync(join(work, `${dir}-install-`));
   expectOk("npm init -y", await run("npm", ["init", "-y"], home, env, 30_000));
   const since = Date.now();
-  progress(`${manifest.name}: npm install <tarball> ${shared.manifest.name} in ${home} ...`);
-  expectOk("npm install", await run("npm", ["install", tarball, shared.tarball], home, env, 200_000));
+  progress(`${manifest.name}: npm install <tarball> ${shared.map((p) => p.manifest.name).join(" ")} in ${home} ...`);
+  expectOk("npm install", await run("npm", ["install", tarball, ...shared.map((p) => p.tarball)], home, env, 200_000));
   progress(`${manifest.name}: installed in ${seconds(since)}`);
   return { manifest, files, tarball, home, pkgDir: join(home, "node_modules", ...manifest.name.split("/")) };
 }
@@ -226,7 +240,7 @@ describe("@mcpgw/openai-gateway from its tarball", { timeout: 300_000 }, () => {
 
   commonTests(get, "openai-gateway");
 
-  test("the installed bin serves the offline demo on port 0 and exits 0 on SIGTERM", T, async (t) => {
+  test("the installed bin serves the offline demo on port 0, over /v1 and /mcp, and exits 0 on SIGTERM", T, async (t) => {
     const { home, pkgDir, manifest } = get();
     // No upstream key, URL or config: the offline demo answers.
     const child = spawn(process.execPath, [join(pkgDir, manifest.bin["openai-gateway"]!)], {
@@ -270,6 +284,16 @@ describe("@mcpgw/openai-gateway from its tarball", { timeout: 300_000 }, () => {
     assert.equal(body.object, "chat.completion");
     assert.equal(body.model, DEMO_MODEL);
     assert.match(body.choices?.[0]?.message?.content ?? "", /offline demo.*hello from the tarball/s);
+
+    // /mcp loads the MCP SDK and the shared MCP packages at its first request: they came with the install.
+    const mcp = new Client({ name: "tarball-gateway-mcp", version: "0.0.0" });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${origin}/mcp`)));
+    try {
+      const reply = await mcp.callTool({ name: "chat_completion", arguments: { prompt: "hello through /mcp", model: DEMO_MODEL } });
+      assert.match((reply.content as { text: string }[])[0]?.text ?? "", /offline demo.*hello through \/mcp/s, output);
+    } finally {
+      await mcp.close();
+    }
 
     child.kill("SIGTERM");
     assert.equal(await exited, 0, `exit code after SIGTERM\n${output}`);

@@ -41,3 +41,23 @@ export async function runConformance(url: string, scenario: string): Promise<Con
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The whole suite (`--suite all`, pending scenarios too) in one run: each scenario's checks, by name. */
+export async function runConformanceSuite(url: string): Promise<{ code: number; scenarios: Map<string, ConformanceCheck[]>; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "conformance-all-"));
+  try {
+    const run = await promisify(execFile)(process.execPath, [SUITE, "server", "--url", url, "--suite", "all", "-o", dir], { timeout: 5 * 60_000 }).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+    );
+    const scenarios = new Map<string, ConformanceCheck[]>();
+    for (const folder of readdirSync(dir)) {
+      // server-<scenario>-<timestamp>
+      const name = folder.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
+      scenarios.set(name, JSON.parse(readFileSync(join(dir, folder, "checks.json"), "utf8")) as ConformanceCheck[]);
+    }
+    return { ...run, scenarios };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -5,4 +5,5 @@ export { runToExit, type RunResult } from "./run-to-exit.ts";
 export { apiErrorOf } from "./api-error.ts";
 export { SERVER_EVERYTHING, waitForMcpServers } from "./mcp-servers.ts";
 export { startMcpHttp, type McpHttpProcess } from "./mcp-http-process.ts";
-export { runConformance, type ConformanceCheck, type ConformanceRun } from "./conformance.ts";
+export { runConformance, runConformanceSuite, type ConformanceCheck, type ConformanceRun } from "./conformance.ts";
+export { conformanceFixtureServer, startConformanceFixture, type ConformanceFixture } from "./conformance-fixture.ts";

@@ -16,6 +16,7 @@ export interface Sdk {
   ErrorCode: typeof import("@modelcontextprotocol/sdk/types.js").ErrorCode;
   CallToolResultSchema: typeof import("@modelcontextprotocol/sdk/types.js").CallToolResultSchema;
   ToolListChangedNotificationSchema: typeof import("@modelcontextprotocol/sdk/types.js").ToolListChangedNotificationSchema;
+  LoggingMessageNotificationSchema: typeof import("@modelcontextprotocol/sdk/types.js").LoggingMessageNotificationSchema;
 }
 
 let loading: Promise<Sdk> | undefined;
@@ -42,6 +43,7 @@ export function loadSdk(): Promise<Sdk> {
       ErrorCode: types.ErrorCode,
       CallToolResultSchema: types.CallToolResultSchema,
       ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
+      LoggingMessageNotificationSchema: types.LoggingMessageNotificationSchema,
     };
   })();
   // A failed import (a broken install) is retried by the next connection attempt, not cached.

@@ -4,7 +4,8 @@
  * handler. A server's last notifications/progress, sent just before its result (as servers do),
  * then finds no handler and is dropped: a client of ours would never see "4 of 4". Delivering each
  * response one microtask later puts it behind the notifications that arrived before it, which is
- * the order the server sent them in.
+ * the order the server sent them in (typescript-sdk #2580; server-session.ts still drops the SDK's
+ * "unknown token" complaint, should another path reach it).
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 

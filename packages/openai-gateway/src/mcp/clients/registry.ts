@@ -26,6 +26,7 @@ import {
   type McpRegistry,
   type McpServerConfig,
   type RegistryDeps,
+  type ServerLog,
   type ToolCallOptions,
   type ToolCallOutcome,
   type ToolCallResult,
@@ -35,6 +36,7 @@ import {
 export function createMcpRegistry(deps: RegistryDeps, timing: Partial<SupervisionTiming> = {}): McpRegistry {
   const { log, metrics } = deps;
   const listeners = new Set<() => void>();
+  const logListeners = new Set<(server: string, log: ServerLog) => void>();
   // Read once, here, at start: nothing reads process.env later.
   const inherited = inheritedEnv(process.env);
   const supervision = { ...DEFAULT_TIMING, ...timing };
@@ -49,7 +51,10 @@ export function createMcpRegistry(deps: RegistryDeps, timing: Partial<Supervisio
   for (const config of deps.servers) connections.set(config.name, connect(config));
 
   function connect(config: McpServerConfig, knownTools: readonly Tool[] = []): ServerConnection {
-    return createServerConnection(config, { log, metrics, timing: supervision, inheritedEnv: inherited, scrub: errorScrubber(config), onChange: rebuild }, knownTools);
+    const onLog = (entry: ServerLog) => {
+      for (const l of logListeners) l(config.name, entry);
+    };
+    return createServerConnection(config, { log, metrics, timing: supervision, inheritedEnv: inherited, scrub: errorScrubber(config), onChange: rebuild, onLog }, knownTools);
   }
 
   function retire(connection: ServerConnection, graceMs: number): Promise<void> {
@@ -125,6 +130,11 @@ export function createMcpRegistry(deps: RegistryDeps, timing: Partial<Supervisio
       for (const c of connections.values()) c.start();
     },
     statuses: () => [...connections.values()].map((c) => c.status()),
+    client: (server) => connections.get(server)?.client(),
+    onServerLog(listener) {
+      logListeners.add(listener);
+      return () => logListeners.delete(listener);
+    },
     requiredReady: () => [...connections.values()].every((c) => !c.config.required || c.ready()),
     tools: (selectors) =>
       ordered.filter((t) => connections.get(t.server)?.ready() && selectors.some((s) => matchesSelector(s, t.server, t.tool))),

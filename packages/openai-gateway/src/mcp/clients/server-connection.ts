@@ -6,6 +6,7 @@
  * reset once the server had been ready for stableAfterMs. Nothing here ever waits for another
  * server.
  */
+import type { Client as McpClient } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Scrubber } from "@mcpgw/openai-protocol";
 import { clip } from "../../client-text.ts";
@@ -14,7 +15,7 @@ import { loadSdk, type Sdk } from "./load-sdk.ts";
 import { createSession, type Session, type TransportKind } from "./server-session.ts";
 import { reconnectDelay, type SupervisionTiming } from "./supervision-timing.ts";
 import { callTool } from "./tool-call.ts";
-import { ToolCallFailure, type McpServerConfig, type RegistryLog, type RegistryMetrics, type ServerState, type ServerStatus, type ToolCallOptions, type ToolCallResult } from "./types.ts";
+import { ToolCallFailure, type McpServerConfig, type RegistryLog, type RegistryMetrics, type ServerLog, type ServerState, type ServerStatus, type ToolCallOptions, type ToolCallResult } from "./types.ts";
 
 /** Pages of tools/list followed at most: a server that always answers with a nextCursor must not loop forever. */
 const MAX_TOOL_PAGES = 100;
@@ -29,6 +30,8 @@ export interface ConnectionContext {
   scrub: Scrubber;
   /** The server's tools changed, or it became ready or stopped being ready. */
   onChange(): void;
+  /** The server sent a log message. */
+  onLog(log: ServerLog): void;
 }
 
 export interface ServerConnection {
@@ -39,6 +42,8 @@ export interface ServerConnection {
   /** The tools the server listed last, without its disabledTools; kept while it reconnects, so that a call finds "server_unavailable", not "unknown_tool". */
   tools(): readonly Tool[];
   call(tool: string, args: Record<string, unknown>, opts: ToolCallOptions): Promise<ToolCallResult>;
+  /** The connected SDK client while the server is ready (for its prompts and resources), else undefined. */
+  client(): McpClient | undefined;
   close(graceMs: number): Promise<void>;
 }
 
@@ -198,6 +203,9 @@ export function createServerConnection(config: McpServerConfig, ctx: ConnectionC
         if (state === "ready") onListChanged(s);
         else changedWhileConnecting = true;
       },
+      onLog: (log: ServerLog) => {
+        if (session === current()) ctx.onLog(log);
+      },
       // Garbage on a stdio server's stdout lands here, once per bad line: logged, within a budget.
       onError: (error: Error) => {
         if (protocolErrors.take()) log.warn({ mcpServer: name, error: scrub(error.message) }, "MCP server protocol error");
@@ -215,6 +223,7 @@ export function createServerConnection(config: McpServerConfig, ctx: ConnectionC
     status: () => ({ name, state, transport: kind, required: config.required, tools: tools.length, lastError, restarts }),
     ready: () => state === "ready",
     tools: () => tools,
+    client: () => (state === "ready" ? session?.client : undefined),
     async call(tool, args, opts) {
       const s = session;
       if (state !== "ready" || !s || !sdk) {

@@ -9,12 +9,12 @@ import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { responsesAfterNotifications } from "./message-order.ts";
 import type { Sdk } from "./load-sdk.ts";
+import { responsesAfterNotifications } from "./message-order.ts";
 import { endProcesses, processTree, type ProcessRef } from "./process-tree.ts";
 import { stdioEnv } from "./stdio-env.ts";
 import { logStderrLines, type StderrLines } from "./stderr-lines.ts";
-import type { McpServerConfig, RegistryLog, ServerStatus } from "./types.ts";
+import type { McpServerConfig, RegistryLog, ServerLog, ServerStatus } from "./types.ts";
 
 export type TransportKind = ServerStatus["transport"];
 
@@ -31,6 +31,8 @@ export interface SessionHooks {
   /** A transport or protocol error that did not end the session (a line of garbage on stdout). */
   onError(error: Error): void;
   onToolsListChanged(): void;
+  /** A notifications/message the server sent (its log), as it sent it. */
+  onLog(params: ServerLog): void;
 }
 
 export interface Session {
@@ -65,6 +67,7 @@ export function createSession(config: McpServerConfig, sdk: Sdk, hooks: SessionH
     const client = new sdk.Client(CLIENT_INFO, { capabilities: {} });
     const transport = createTransport(k);
     client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, () => hooks.onToolsListChanged());
+    client.setNotificationHandler(sdk.LoggingMessageNotificationSchema, (n) => hooks.onLog(n.params));
     client.onclose = () => {
       if (live && client === current.client) resolveEnded("the connection closed");
     };

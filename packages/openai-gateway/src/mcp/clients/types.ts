@@ -95,6 +95,13 @@ export interface ToolCallOptions {
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
+/** A server's notifications/message (its own log), as it sent it: untrusted, scrubbed before it goes on. */
+export interface ServerLog {
+  level: string;
+  logger?: string | undefined;
+  data?: unknown;
+}
+
 /** What a tool call reports for metrics and the log line. */
 export type ToolCallOutcome = "ok" | "tool_error" | ToolCallFailureKind;
 
@@ -108,8 +115,12 @@ export interface McpRegistry {
   tools(selectors: string[]): CatalogTool[];
   /** A tool by its public name, if its server is configured and the tool known. */
   find(name: string): CatalogTool | undefined;
+  /** A ready server's connected SDK client, for what the registry does not wrap (its prompts and resources); undefined while it is not ready. */
+  client(server: string): import("@modelcontextprotocol/sdk/client/index.js").Client | undefined;
   /** Calls a tool by its public name; rejects with ToolCallFailure, resolves with the server's result (isError included). */
   call(name: string, args: Record<string, unknown>, opts: ToolCallOptions): Promise<ToolCallResult>;
+  /** Called with each log message a server sends (notifications/message); returns the unsubscribe. */
+  onServerLog(listener: (server: string, log: ServerLog) => void): () => void;
   /** Called whenever a server's tool list changes (list_changed, a restart); returns the unsubscribe. */
   onToolsChanged(listener: () => void): () => void;
   /**

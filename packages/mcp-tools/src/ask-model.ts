@@ -6,7 +6,7 @@
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import type { ModelNames } from "../model-names.ts";
+import type { ModelNames } from "./model-names.ts";
 
 export function registerAskModelPrompt(server: McpServer, models: ModelNames): void {
   server.registerPrompt(

@@ -1,24 +1,22 @@
 /**
- * The gateway's model ids, for completions and the models resource: fetched through the same client
- * as list_models, and kept for a short while, since a client asks for completions as the user types.
+ * The backend's model ids, for completions and the models resource: fetched as list_models fetches them, and kept for a short while, since a client asks for completions as the user types.
  */
-import type { ModelInfo } from "./gateway-client.ts";
-import type { ToolContext } from "./tools/context.ts";
+import type { BackendSource, ModelInfo } from "./model-backend.ts";
 
 const FRESH_MS = 30_000;
 
 export class ModelNames {
-  readonly #ctx: ToolContext;
+  readonly #backend: BackendSource;
   #cached: { at: number; models: Promise<ModelInfo[]> } | undefined;
 
-  constructor(ctx: ToolContext) {
-    this.#ctx = ctx;
+  constructor(backend: BackendSource) {
+    this.#backend = backend;
   }
 
   /** The models, at most FRESH_MS old; `fresh` asks the gateway again. A failure is not kept. */
   list(fresh = false): Promise<ModelInfo[]> {
     if (!fresh && this.#cached && Date.now() - this.#cached.at < FRESH_MS) return this.#cached.models;
-    const models = this.#ctx.ready().gateway.listModels({ signal: AbortSignal.timeout(10_000) });
+    const models = this.#backend().listModels({ signal: AbortSignal.timeout(10_000) });
     const entry = { at: Date.now(), models };
     this.#cached = entry;
     models.catch(() => {

@@ -5,7 +5,7 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { ModelNames } from "../model-names.ts";
+import type { ModelNames } from "./model-names.ts";
 
 export const MODELS_URI = "models://list";
 const WATCH_MS = 60_000;

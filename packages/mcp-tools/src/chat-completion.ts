@@ -3,12 +3,13 @@
  * streams and reports the text as it grows; without one it makes the plain (faster) call. The
  * result is the same either way.
  */
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import type { ChatRequest } from "../gateway-client.ts";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { authorizationOf, type ToolExtra } from "./call-context.ts";
+import type { BackendSource, ChatRequest } from "./model-backend.ts";
 import { chatMessage, type ChatMessage } from "./chat-messages.ts";
-import type { ToolContext } from "./context.ts";
 import { progressReporter } from "./progress.ts";
+import { ToolFailure } from "./tool-failure.ts";
 
 const responseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
@@ -60,36 +61,33 @@ export const chatCompletionOutput = z.object({
     .nullable(),
 });
 
-export function registerChatCompletionTool(server: McpServer, ctx: ToolContext): void {
-  server.registerTool(
-    "chat_completion",
-    {
-      title: "Chat completion",
-      description:
-        "Ask a language model through the OpenAI-compatible gateway. Give `prompt` (with an optional `system`) " +
-        "or a full `messages` conversation; returns the assistant's reply. Use list_models to see which models you may use.",
-      inputSchema: chatCompletionInput,
-      outputSchema: chatCompletionOutput,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
-    async (args, extra) => {
-      const { settings, gateway } = ctx.ready();
-      const { messages, prompt, system, model, ...options } = args;
-      const request: ChatRequest = {
-        ...options,
-        model: model ?? settings.defaultModel,
-        messages: messages ?? promptMessages(prompt!, system),
-      };
-      const progress = progressReporter(extra);
-      const answer = await gateway.chat(request, { signal: extra.signal, onText: progress?.update });
-      progress?.finish();
-      return {
-        content: [{ type: "text", text: answer.content }],
-        structuredContent: { ...answer },
-      };
-    },
-  );
-}
+/** chat_completion: its name, what the client is shown of it, and what it does. */
+export const chatCompletionTool = {
+  name: "chat_completion",
+  config: {
+    title: "Chat completion",
+    description:
+      "Ask a language model through the OpenAI-compatible gateway. Give `prompt` (with an optional `system`) " +
+      "or a full `messages` conversation; returns the assistant's reply. Use list_models to see which models you may use.",
+    inputSchema: chatCompletionInput,
+    outputSchema: chatCompletionOutput,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  },
+  async run(args: z.infer<typeof chatCompletionInput>, extra: ToolExtra, backend: BackendSource): Promise<CallToolResult> {
+    const models = backend();
+    const { messages, prompt, system, model, ...options } = args;
+    const chosen = model ?? models.defaultModel;
+    if (!chosen) throw new ToolFailure("Name a model: pass `model` (list_models shows the ones you may use).");
+    const request: ChatRequest = { ...options, model: chosen, messages: messages ?? promptMessages(prompt!, system) };
+    const progress = progressReporter(extra);
+    const answer = await models.chat(request, { signal: extra.signal, authorization: authorizationOf(extra), onText: progress?.update });
+    progress?.finish();
+    return {
+      content: [{ type: "text", text: answer.content }],
+      structuredContent: { ...answer },
+    };
+  },
+};
 
 function promptMessages(prompt: string, system: string | undefined): ChatMessage[] {
   return [...(system ? [{ role: "system" as const, content: system }] : []), { role: "user", content: prompt }];
