@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 const ALICE = "gw-proxy-alice-key-0123456789";
 const BOB = "gw-proxy-bob-key-0123456789";
 const T = { timeout: 30_000 };
+const SERVER_SECRET = "everything-secret-0123456789abcdef";
 
 let fixture: ConformanceFixture;
 let open: GatewayProcess;
@@ -23,7 +24,8 @@ let keyed: GatewayProcess;
 
 before(async () => {
   fixture = await startConformanceFixture();
-  const mcpServers = { fixture: { url: fixture.url }, everything: { command: process.execPath, args: [SERVER_EVERYTHING, "stdio"] } };
+  // A credential in the server's env: what the server echoes of it must not reach a client.
+  const mcpServers = { fixture: { url: fixture.url }, everything: { command: process.execPath, args: [SERVER_EVERYTHING, "stdio"], env: { EVERYTHING_API_KEY: SERVER_SECRET } } };
   [open, keyed] = await Promise.all([
     // No keys, on loopback: the suite cannot send one.
     startGateway({ config: { mcpServers } }),
@@ -85,6 +87,20 @@ describe("a stdio server re-served", () => {
       assert.ok(read.contents.length > 0);
     } finally {
       await client.close();
+    }
+  });
+
+  test("what the server echoes of its own credentials is taken out, at /mcp/{server} as at /mcp", T, async () => {
+    for (const [path, tool] of [["/mcp/everything", "get-env"], ["/mcp", "everything__get-env"]] as const) {
+      const client = await connect(path, ALICE);
+      try {
+        const result = JSON.stringify(await client.callTool({ name: tool, arguments: {} }));
+        assert.ok(result.includes("EVERYTHING_API_KEY"), `${path}: the server did list its env: ${result.slice(0, 200)}`);
+        assert.ok(!result.includes(SERVER_SECRET), `${path}: the secret leaked`);
+        assert.match(result, /\[redacted\]/);
+      } finally {
+        await client.close();
+      }
     }
   });
 

@@ -59,6 +59,11 @@ export async function createServerProxy(deps: ProxyDeps): Promise<{ connect(t: T
   const { sdk, server: config, client: key } = deps;
   const { McpError, ErrorCode, ResultSchema } = sdk.types;
   const whole = wholeServer(key, config.name);
+  // What the server says is untrusted: its own credentials (env, headers) are taken out of all of it.
+  const clean = <T>(value: T): T => {
+    const text = JSON.stringify(value);
+    return text !== undefined && deps.scrub.leaks(text) ? (JSON.parse(deps.scrub.exact(text)) as T) : value;
+  };
   const mayCall = (tool: string) => key.tools.some((s) => matchesSelector(s, config.name, tool));
 
   const backend = new sdk.Client({ name: "mcpgw", version: deps.version }, { capabilities: deps.clientCapabilities });
@@ -100,14 +105,14 @@ export async function createServerProxy(deps: ProxyDeps): Promise<{ connect(t: T
           ? {
               resetTimeoutOnProgress: true,
               onprogress: (p) => {
-                progressSent = progressSent.then(() => extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken: token } })).catch(() => {});
+                progressSent = progressSent.then(() => extra.sendNotification({ method: "notifications/progress", params: { ...clean(p), progressToken: token } })).catch(() => {});
               },
             }
           : {}),
       });
       await progressSent;
-      if (request.method === "tools/list" && Array.isArray(result.tools)) return { ...result, tools: (result.tools as Tool[]).filter((t) => mayCall(t.name)) };
-      return result;
+      if (request.method === "tools/list" && Array.isArray(result.tools)) return clean({ ...result, tools: (result.tools as Tool[]).filter((t) => mayCall(t.name)) });
+      return clean(result);
     } finally {
       inFlight.splice(inFlight.lastIndexOf(extra.requestId), 1);
     }
@@ -117,9 +122,9 @@ export async function createServerProxy(deps: ProxyDeps): Promise<{ connect(t: T
   };
 
   backend.fallbackRequestHandler = async (request: JSONRPCRequest, extra) =>
-    frontend.request({ method: request.method, params: request.params } as Request, ResultSchema, { signal: extra.signal, ...related() });
+    frontend.request({ method: request.method, params: clean(request.params) } as Request, ResultSchema, { signal: extra.signal, ...related() });
   backend.fallbackNotificationHandler = async (notification: Notification) => {
-    await frontend.notification(notification, related());
+    await frontend.notification(clean(notification), related());
   };
 
   // Either side gone ends the other: a server that died ends the session (the client starts a new one).
