@@ -21,6 +21,8 @@ import { jsonBody } from "./http/plugins/json-body.ts";
 import { protocolErrors } from "./http/plugins/protocol-errors.ts";
 import { chatRoutes } from "./http/routes/chat.ts";
 import { mcpRoutes } from "./http/routes/mcp.ts";
+import { createAdmission } from "./limits/admission.ts";
+import { RateLimiter } from "./limits/rate-limiter.ts";
 import { inheritedEnv } from "./mcp/clients/stdio-env.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { rootRoute } from "./http/routes/root.ts";
@@ -118,6 +120,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     resultLimitBytes: config.tools.resultLimitBytes,
     keepaliveMs: config.tools.keepaliveMs,
   });
+  // Per-key limits in this process (limits/); `usedTokens` settles a request's reservation when it ends.
+  const admission = createAdmission(new RateLimiter(), config.limits, metrics);
+  app.decorateRequest("usedTokens", undefined);
   const chat = createChatService({ settings: config.chat, routing: config, router, toolLoop, log: app.log });
   const described = {
     demo: config.demo,
@@ -158,12 +163,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     }),
   );
   app.register(async (root) => rootRoute(root, { version: VERSION, v1: !options.toolsOnly, tools: () => registry.statuses().length > 0 }));
-  if (!options.toolsOnly) app.register(async (sessions) => chatRoutes(sessions, { chat, clients: config.clients }));
+  if (!options.toolsOnly) app.register(async (sessions) => chatRoutes(sessions, { chat, clients: config.clients, admission }));
   if (!options.toolsOnly) app.register(async (v1) => {
     await v1.register(clientAuth, { clients: config.clients });
     modelsRoutes(v1, { catalog });
-    chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels });
-    embeddingsRoute(v1, { completions });
+    chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels, admission });
+    embeddingsRoute(v1, { completions, admission });
   });
   app.register(async (mcp) =>
     mcpRoutes(mcp, {

@@ -167,6 +167,7 @@ function appliedFileDefaults(): Map<string, unknown> {
   // Paths as written, relative to what they are resolved against; the ttl in its largest whole unit.
   out.set("dataDir", relative(process.cwd(), c.dataDir)).set("chat.store", relative(c.dataDir, c.chat.store)).set("chat.ttl", asDuration(c.chat.ttlMs));
   out.set("chat.maxMessages", c.chat.maxMessages).set("chat.maxSessionsPerKey", c.chat.maxSessionsPerKey);
+  out.set("limits.completionEstimate", c.limits.completionEstimate);
   return out;
 }
 
@@ -196,6 +197,7 @@ function declaredFileDefaults(): Map<string, unknown> {
     ["chat.ttl", defaults.DEFAULT_CHAT_TTL],
     ["chat.maxMessages", defaults.DEFAULT_CHAT_MAX_MESSAGES],
     ["chat.maxSessionsPerKey", defaults.DEFAULT_CHAT_MAX_SESSIONS_PER_KEY],
+    ["limits.completionEstimate", defaults.DEFAULT_COMPLETION_ESTIMATE],
   ]);
   for (const [k, v] of Object.entries(defaults.DEFAULT_TIMEOUTS)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(defaults.DEFAULT_RETRY)) out.set(`retry.${k}`, v);

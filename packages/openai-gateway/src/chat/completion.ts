@@ -66,9 +66,12 @@ export function createCompletions(deps: { router: ModelRouter; forwarder: Forwar
           const out = EventStream.open(reply, sent.contentType, tap.apply(sent.stream.first));
           await relayStream(sent.stream.events, out, tap, sent.target.provider, life.signal, request.log);
           countTokens(metrics, client.name, call.model, tap.usage);
+          request.usedTokens = tap.usage?.total_tokens;
           return reply;
         }
-        countTokens(metrics, client.name, call.model, usageOf(sent.body!));
+        const usage = usageOf(sent.body!);
+        countTokens(metrics, client.name, call.model, usage);
+        request.usedTokens = usage?.total_tokens;
         return reply.code(200).header("content-type", sent.contentType).send(sent.body);
       });
     },

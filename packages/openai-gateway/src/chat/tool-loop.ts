@@ -309,6 +309,7 @@ export function createToolLoop(deps: ToolLoopDeps): ToolLoop {
   function counted(loop: Loop): void {
     loop.request.modelAccepted = true;
     countTokens(metrics, loop.request.client!.name, loop.call.model, loop.usage);
+    loop.request.usedTokens = loop.usage?.total_tokens;
     metrics.toolRounds.observe({ model: metrics.modelLabel(loop.call.model) }, loop.rounds);
   }
 

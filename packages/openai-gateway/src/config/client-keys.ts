@@ -15,10 +15,10 @@ export function clientsFrom(file: ConfigFile | undefined, env: Record<string, st
 
 function fromFile(file: ConfigFile, env: Record<string, string | undefined>): ClientKey[] {
   return file.clients.map((c, i) => {
-    if (c.keyHash) return { name: c.name, hash: Buffer.from(c.keyHash.replace(/^sha256:/i, ""), "hex"), models: c.models, tools: c.tools };
+    if (c.keyHash) return { name: c.name, hash: Buffer.from(c.keyHash.replace(/^sha256:/i, ""), "hex"), models: c.models, tools: c.tools, ...(c.limits ? { limits: c.limits } : {}) };
     const key = env[c.keyEnv!]?.trim();
     if (!key) throw new ConfigError(`clients[${i}].keyEnv: environment variable ${c.keyEnv} is not set`);
-    return { name: c.name, hash: sha256(key), models: c.models, tools: c.tools };
+    return { name: c.name, hash: sha256(key), models: c.models, tools: c.tools, ...(c.limits ? { limits: c.limits } : {}) };
   });
 }
 

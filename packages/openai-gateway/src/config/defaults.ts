@@ -49,6 +49,8 @@ export const DEFAULT_MCP_MODEL = "gpt-4o-mini";
 // Chat sessions: kept a week after their last message, a long conversation's worth of messages, and
 // enough sessions per key for a bot with many users without letting one key fill the disk.
 export const DEFAULT_DATA_DIR = ".mcpgw-data";
+/** Tokens reserved for an answer when the request sets no max_tokens: settled to the real count once it ends. */
+export const DEFAULT_COMPLETION_ESTIMATE = 1024;
 export const DEFAULT_CHAT_STORE = "chat.sqlite";
 export const DEFAULT_CHAT_TTL = "7d";
 export const DEFAULT_CHAT_MAX_MESSAGES = 200;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { chatSection } from "./sections/chat.ts";
 import { clientsSection } from "./sections/clients.ts";
+import { limitsSection } from "./sections/limits.ts";
 import { mcpServersSection } from "./sections/mcp-servers.ts";
 import { modelsSection, passthroughSection } from "./sections/models.ts";
 import { providersSection } from "./sections/providers.ts";
@@ -19,6 +20,7 @@ export const configFileSchema = z.strictObject({
   models: modelsSection,
   passthrough: passthroughSection,
   clients: clientsSection,
+  limits: limitsSection,
   timeouts: timeoutsSection,
   retry: retrySection,
   mcpServers: mcpServersSection,

@@ -33,6 +33,20 @@ export interface ClientKey {
   models: string[];
   /** The MCP tools this key may call itself (REST /tools): tool selectors. */
   tools: string[];
+  /** Its own limits; undefined: `limits.defaults`. */
+  limits?: KeyLimits | undefined;
+}
+
+export interface KeyLimits {
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  concurrency?: number | undefined;
+}
+
+export interface LimitSettings {
+  defaults: KeyLimits | undefined;
+  /** Tokens reserved for an answer whose request names no max_tokens. */
+  completionEstimate: number;
 }
 
 export interface ServerSettings {
@@ -116,6 +130,7 @@ export interface GatewayConfig {
   mcpServers: McpServerConfig[];
   tools: ToolSettings;
   chat: ChatSettings;
+  limits: LimitSettings;
   /** Where the gateway keeps its files (the chat store), absolute. */
   dataDir: string;
   clients: ClientKey[];

@@ -19,6 +19,8 @@ export interface Metrics {
   retries: Counter<"provider">;
   fallbacks: Counter<"model">;
   tokens: Counter<"key" | "model" | "kind">;
+  /** Requests a key's limits refused, by the limit (requests, tokens, concurrency). */
+  rateLimited: Counter<"key" | "limit">;
   mcpServerUp: Gauge<"server">;
   toolCalls: Counter<"server" | "tool" | "outcome">;
   toolCallDuration: Histogram<"server" | "tool">;
@@ -116,6 +118,12 @@ export function createMetrics(): Metrics {
       name: "gateway_tokens_total",
       help: "Tokens reported by upstreams, by client key name, public model and kind (prompt, completion).",
       labelNames: ["key", "model", "kind"],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: "gateway_rate_limited_total",
+      help: "Requests refused by a key's limits, by client key name and limit (requests, tokens, concurrency).",
+      labelNames: ["key", "limit"],
       registers: [registry],
     }),
   };

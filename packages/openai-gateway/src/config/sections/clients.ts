@@ -1,5 +1,6 @@
 /** `clients`: the keys clients present to the gateway, as hashes or environment variable names, never as plain text. */
 import { z } from "zod";
+import { keyLimits } from "./limits.ts";
 
 const clientKey = z
   .strictObject({
@@ -11,6 +12,7 @@ const clientKey = z
     keyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name").optional(),
     models: z.array(z.string().min(1)).min(1).default(["*"]),
     tools: z.array(z.string().min(1)).default([]).describe("MCP tools this key may call itself (REST /tools): selectors as for models' tools"),
+    limits: keyLimits.optional(),
   })
   .refine((c) => (c.keyHash === undefined) !== (c.keyEnv === undefined), {
     message: "give exactly one of keyHash or keyEnv (plain keys are accepted only from the environment)",

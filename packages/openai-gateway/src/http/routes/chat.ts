@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { ChatService } from "../../chat-sessions/chat-service.ts";
 import type { ClientKey } from "../../config/types.ts";
 import { clientAuth } from "../plugins/client-auth.ts";
+import type { Admission } from "../../limits/admission.ts";
 import { parseBody } from "./validate-body.ts";
 
 const chatRequest = z.looseObject({
@@ -18,11 +19,13 @@ const chatRequest = z.looseObject({
   system: z.string().min(1).optional(),
 });
 
-export async function chatRoutes(app: FastifyInstance, deps: { chat: ChatService; clients: ClientKey[] }): Promise<void> {
+export async function chatRoutes(app: FastifyInstance, deps: { chat: ChatService; clients: ClientKey[]; admission: Admission }): Promise<void> {
   const { chat } = deps;
   await app.register(clientAuth, { clients: deps.clients });
   app.post("/chat", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
+    // The history is not read yet: the estimate is the message's, settled to the real usage.
+    deps.admission.chat(request, reply, { messages: [{ role: "user", content: body.message }] });
     return chat.answer(request, reply, { message: body.message, sessionId: body.session_id, model: body.model, stream: body.stream === true, system: body.system });
   });
   app.get("/chat", async (request) => ({ sessions: chat.list(request.client!) }));

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
 import type { ToolLoop, ToolLoopCall } from "../../../chat/tool-loop.ts";
 import type { ToolModelSettings } from "../../../config/types.ts";
+import type { Admission } from "../../../limits/admission.ts";
 import { parseBody } from "../validate-body.ts";
 
 const chatRequest = z.looseObject({
@@ -15,10 +16,11 @@ const chatRequest = z.looseObject({
 
 export function chatCompletionsRoute(
   app: FastifyInstance,
-  deps: { completions: Completions; toolLoop: ToolLoop; toolModels: Map<string, ToolModelSettings> },
+  deps: { completions: Completions; toolLoop: ToolLoop; toolModels: Map<string, ToolModelSettings>; admission: Admission },
 ): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
+    deps.admission.chat(request, reply, body);
     const stream = body.stream === true;
     const clientWantsUsage = body.stream_options?.include_usage === true;
     const settings = deps.toolModels.get(body.model);

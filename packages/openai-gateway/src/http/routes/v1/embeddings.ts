@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
+import type { Admission } from "../../../limits/admission.ts";
 import { parseBody } from "../validate-body.ts";
 
 const embeddingsRequest = z.looseObject({
@@ -9,9 +10,10 @@ const embeddingsRequest = z.looseObject({
   input: z.union([z.string(), z.array(z.unknown()).min(1)]),
 });
 
-export function embeddingsRoute(app: FastifyInstance, deps: { completions: Completions }): void {
+export function embeddingsRoute(app: FastifyInstance, deps: { completions: Completions; admission: Admission }): void {
   app.post("/v1/embeddings", async (request, reply) => {
     const body = parseBody(embeddingsRequest, request.body);
+    deps.admission.embeddings(request, reply, body);
     return deps.completions.run(request, reply, {
       path: "/embeddings",
       model: body.model,
