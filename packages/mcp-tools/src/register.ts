@@ -11,15 +11,9 @@ import type { BackendSource } from "./model-backend.ts";
 import { ModelNames } from "./model-names.ts";
 import { registerModelsResource } from "./models-resource.ts";
 
-export interface RegisterOptions {
-  /** Only the tools (a server that has prompts and resources of its own to offer, or none). */
-  toolsOnly?: boolean;
-}
-
-export function registerModelTools(server: McpServer, backend: BackendSource, opts: RegisterOptions = {}): { close(): void } {
+export function registerModelTools(server: McpServer, backend: BackendSource): { close(): void } {
   server.registerTool(chatCompletionTool.name, chatCompletionTool.config, (args, extra) => chatCompletionTool.run(args, extra, backend));
   server.registerTool(listModelsTool.name, listModelsTool.config, (_args, extra) => listModelsTool.run({}, extra, backend));
-  if (opts.toolsOnly) return { close() {} };
   const models = new ModelNames(backend);
   registerAskModelPrompt(server, models);
   return registerModelsResource(server, models);

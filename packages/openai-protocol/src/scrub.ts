@@ -14,6 +14,8 @@ export interface Scrubber {
   bytes(b: Buffer): Buffer;
   /** Whether the text holds a configured secret. */
   leaks(s: string): boolean;
+  /** A JSON value (a tool result, a notification) with the configured secrets taken out of every string; the same value when it holds none. */
+  json<T>(value: T): T;
 }
 
 export const REDACTED = "[redacted]";
@@ -39,10 +41,15 @@ export function createScrubber(secrets: string[]): Scrubber {
     return out;
   };
   const text = (s: string): string => exact(s).replace(KEY_LIKE, REDACTED);
+  const leaks = (s: string): boolean => exactForms.some((f) => s.includes(f));
   return {
     text,
     exact,
-    leaks: (s) => exactForms.some((f) => s.includes(f)),
+    leaks,
+    json(value) {
+      const serialized = JSON.stringify(value);
+      return serialized === undefined || !leaks(serialized) ? value : (JSON.parse(exact(serialized)) as typeof value);
+    },
     bytes(b) {
       if (!byteForms.some((f) => b.includes(f))) return b;
       return Buffer.from(exact(b.toString("utf8")));
@@ -63,6 +70,7 @@ export function createLearningScrubber(secrets: string[]): LearningScrubber {
     exact: (s) => current.exact(s),
     bytes: (b) => current.bytes(b),
     leaks: (s) => current.leaks(s),
+    json: (value) => current.json(value),
     learn(more) {
       const before = known.size;
       for (const s of more) known.add(s);

@@ -26,27 +26,11 @@ export interface ConformanceRun {
   output: string;
 }
 
-export async function runConformance(url: string, scenario: string): Promise<ConformanceRun> {
-  const dir = mkdtempSync(join(tmpdir(), `conformance-${scenario}-`));
+/** One run of the suite's CLI with `args`, its output kept in a temporary folder and read back: each scenario's checks, by name. */
+async function runSuite(url: string, args: string[]): Promise<{ code: number; scenarios: Map<string, ConformanceCheck[]>; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "conformance-"));
   try {
-    const run = await promisify(execFile)(process.execPath, [SUITE, "server", "--url", url, "--scenario", scenario, "-o", dir], { timeout: 60_000 }).then(
-      (r) => ({ code: 0, output: r.stdout + r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
-    );
-    const folder = readdirSync(dir).find((d) => d.startsWith(`server-${scenario}-`));
-    const checks = folder ? (JSON.parse(readFileSync(join(dir, folder, "checks.json"), "utf8")) as ConformanceCheck[]) : [];
-    const problems = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? ""}`);
-    return { ...run, checks, problems };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The whole suite (`--suite all`, pending scenarios too) in one run: each scenario's checks, by name. */
-export async function runConformanceSuite(url: string): Promise<{ code: number; scenarios: Map<string, ConformanceCheck[]>; output: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "conformance-all-"));
-  try {
-    const run = await promisify(execFile)(process.execPath, [SUITE, "server", "--url", url, "--suite", "all", "-o", dir], { timeout: 5 * 60_000 }).then(
+    const run = await promisify(execFile)(process.execPath, [SUITE, "server", "--url", url, ...args, "-o", dir], { timeout: 5 * 60_000 }).then(
       (r) => ({ code: 0, output: r.stdout + r.stderr }),
       (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
     );
@@ -60,4 +44,17 @@ export async function runConformanceSuite(url: string): Promise<{ code: number; 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One scenario. */
+export async function runConformance(url: string, scenario: string): Promise<ConformanceRun> {
+  const { code, scenarios, output } = await runSuite(url, ["--scenario", scenario]);
+  const checks = scenarios.get(scenario) ?? [];
+  const problems = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? ""}`);
+  return { code, checks, problems, output };
+}
+
+/** The whole suite (`--suite all`, pending scenarios too) in one run: each scenario's checks, by name. */
+export function runConformanceSuite(url: string): Promise<{ code: number; scenarios: Map<string, ConformanceCheck[]>; output: string }> {
+  return runSuite(url, ["--suite", "all"]);
 }

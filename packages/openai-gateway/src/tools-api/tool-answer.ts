@@ -8,7 +8,7 @@ import type { Scrubber } from "@mcpgw/openai-protocol";
 import type { ToolCallResult } from "../mcp/clients/types.ts";
 
 export function toolAnswer(result: ToolCallResult, scrub: Scrubber): unknown {
-  if (result.structuredContent !== undefined && result.structuredContent !== null) return clean(result.structuredContent, scrub);
+  if (result.structuredContent !== undefined && result.structuredContent !== null) return scrub.json(result.structuredContent);
   const items = (result.content ?? []).map((item) => itemValue(item, scrub));
   if (items.length === 0) return null;
   return items.length === 1 ? items[0] : items;
@@ -41,11 +41,5 @@ function itemValue(item: Record<string, unknown> & { type: string }, scrub: Scru
     case "resource_link":
       return { uri: item.uri, name: item.name, ...(item.mimeType ? { mimeType: item.mimeType } : {}) };
   }
-  return clean(item, scrub);
-}
-
-/** A JSON value with the configured secrets taken out of every string. */
-function clean(value: unknown, scrub: Scrubber): unknown {
-  const text = JSON.stringify(value);
-  return text === undefined || !scrub.leaks(text) ? value : (JSON.parse(scrub.exact(text)) as unknown);
+  return scrub.json(item);
 }

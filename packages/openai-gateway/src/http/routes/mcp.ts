@@ -121,10 +121,13 @@ export async function mcpRoutes(app: FastifyInstance, deps: McpRouteDeps): Promi
   const proxyFor = (name: string): Promise<McpHttpEndpoint<KeyCaller>> | undefined => {
     const config = deps.server(name);
     const known = proxies.get(name);
-    // A reload that changed the server's config ends the sessions on the old one.
-    if (known && JSON.stringify(known.config) !== JSON.stringify(config)) {
-      proxies.delete(name);
-      void known.endpoint.then((e) => e.close());
+    // A reload replaces every config object; only one that changed the server ends its sessions.
+    if (known && known.config !== config) {
+      if (config && JSON.stringify(known.config) === JSON.stringify(config)) known.config = config;
+      else {
+        proxies.delete(name);
+        void known.endpoint.then((e) => e.close());
+      }
     }
     if (!config) return undefined;
     if (proxies.has(name)) return proxies.get(name)!.endpoint;

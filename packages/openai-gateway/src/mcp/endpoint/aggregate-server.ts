@@ -24,6 +24,7 @@ import { InvalidToolArguments, type ModelToolSet } from "@mcpgw/mcp-tools";
 import type { ClientKey } from "../../config/types.ts";
 import { ToolCallFailure, type CatalogTool, type McpRegistry } from "../clients/types.ts";
 import { reaches, wholeServer } from "./grants.ts";
+import { progressRelay } from "./progress-relay.ts";
 
 export interface AggregateDeps {
   registry: McpRegistry;
@@ -61,15 +62,11 @@ export function createAggregateServer(client: ClientKey, deps: AggregateDeps): S
     const tool = granted().find((t) => t.name === name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 200)}`);
     const token = request.params._meta?.progressToken;
-    // Progress goes out in order, and all of it before the result: the stream ends with the result.
-    let progressSent = Promise.resolve();
-    const onProgress = (p: { progress: number; total?: number; message?: string }) => {
-      progressSent = progressSent.then(() => extra.sendNotification({ method: "notifications/progress", params: { progressToken: token!, ...p } })).catch(() => {});
-    };
+    const progress = token === undefined ? undefined : progressRelay(extra, token, scrub);
     try {
-      const result = await registry.call(tool.name, request.params.arguments ?? {}, { signal: extra.signal, ...(token !== undefined ? { onProgress } : {}) });
-      await progressSent;
-      return scrubbed({ content: result.content, ...(result.structuredContent !== undefined ? { structuredContent: result.structuredContent } : {}), isError: result.isError } as CallToolResult, scrub);
+      const result = await registry.call(tool.name, request.params.arguments ?? {}, { signal: extra.signal, ...(progress ? { onProgress: progress.send } : {}) });
+      await progress?.flushed();
+      return scrub.json({ content: result.content, ...(result.structuredContent !== undefined ? { structuredContent: result.structuredContent } : {}), isError: result.isError } as CallToolResult);
     } catch (err) {
       if (extra.signal.aborted) throw err;
       const why = err instanceof ToolCallFailure ? `${err.kind.replaceAll("_", " ")}: ${err.message}` : "the call failed";
@@ -96,7 +93,7 @@ export function createAggregateServer(client: ClientKey, deps: AggregateDeps): S
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const { target, name } = split(request.params.name, "prompts");
     const result = await target.getPrompt({ ...request.params, name }, { signal: extra.signal });
-    return scrubbed(result as unknown as CallToolResult, scrub) as unknown as typeof result;
+    return scrub.json(result);
   });
   server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
     const resources = await fromEach(
@@ -120,7 +117,7 @@ export function createAggregateServer(client: ClientKey, deps: AggregateDeps): S
     for (const s of candidates) {
       try {
         const result = await s.client.readResource({ uri }, { signal: extra.signal });
-        return scrubbed(result as unknown as CallToolResult, scrub) as unknown as typeof result;
+        return scrub.json(result);
       } catch (err) {
         if (extra.signal.aborted) throw err;
       }
@@ -145,8 +142,7 @@ export function createAggregateServer(client: ClientKey, deps: AggregateDeps): S
   const unlog = registry.onServerLog((from, entry) => {
     if (!reaches(client, from)) return;
     const params = { ...entry, logger: entry.logger ? `${from}/${entry.logger}` : from } as Parameters<Server["sendLoggingMessage"]>[0];
-    const text = JSON.stringify(params);
-    void server.sendLoggingMessage(scrub.leaks(text) ? JSON.parse(scrub.exact(text)) : params).catch(() => {});
+    void server.sendLoggingMessage(scrub.json(params)).catch(() => {});
   });
   server.onclose = () => {
     unsubscribe();
@@ -164,10 +160,4 @@ function asMcpTool(t: CatalogTool): Tool {
     ...(t.outputSchema ? { outputSchema: t.outputSchema as Tool["outputSchema"] } : {}),
     ...(t.annotations ? { annotations: t.annotations } : {}),
   };
-}
-
-/** A backend's result with its credentials taken out, wherever in the result they are. */
-function scrubbed(result: CallToolResult, scrub: Scrubber): CallToolResult {
-  const text = JSON.stringify(result);
-  return scrub.leaks(text) ? (JSON.parse(scrub.exact(text)) as CallToolResult) : result;
 }

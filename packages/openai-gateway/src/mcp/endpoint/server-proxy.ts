@@ -23,6 +23,7 @@ import type { ClientCapabilities, Implementation, JSONRPCRequest, Notification, 
 import type { ClientKey } from "../../config/types.ts";
 import { matchesSelector } from "../selectors.ts";
 import { wholeServer } from "./grants.ts";
+import { progressRelay } from "./progress-relay.ts";
 import { responsesAfterNotifications } from "../clients/message-order.ts";
 import type { McpServerConfig } from "../clients/types.ts";
 
@@ -60,10 +61,7 @@ export async function createServerProxy(deps: ProxyDeps): Promise<{ connect(t: T
   const { McpError, ErrorCode, ResultSchema } = sdk.types;
   const whole = wholeServer(key, config.name);
   // What the server says is untrusted: its own credentials (env, headers) are taken out of all of it.
-  const clean = <T>(value: T): T => {
-    const text = JSON.stringify(value);
-    return text !== undefined && deps.scrub.leaks(text) ? (JSON.parse(deps.scrub.exact(text)) as T) : value;
-  };
+  const clean = <T>(value: T): T => deps.scrub.json(value);
   const mayCall = (tool: string) => key.tools.some((s) => matchesSelector(s, config.name, tool));
 
   const backend = new sdk.Client({ name: "mcpgw", version: deps.version }, { capabilities: deps.clientCapabilities });
@@ -94,23 +92,15 @@ export async function createServerProxy(deps: ProxyDeps): Promise<{ connect(t: T
     const token = params._meta?.progressToken;
     const { _meta, ...rest } = params;
     const meta = _meta ? Object.fromEntries(Object.entries(_meta).filter(([k]) => k !== "progressToken")) : undefined;
-    // Progress in order, and all of it before the result.
-    let progressSent = Promise.resolve();
+    const progress = token === undefined ? undefined : progressRelay(extra, token, deps.scrub);
     inFlight.push(extra.requestId);
     try {
       const result = await backend.request({ method: request.method, params: { ...rest, ...(meta && Object.keys(meta).length > 0 ? { _meta: meta } : {}) } } as Request, ResultSchema, {
         signal: extra.signal,
         timeout: config.toolTimeoutMs,
-        ...(token !== undefined
-          ? {
-              resetTimeoutOnProgress: true,
-              onprogress: (p) => {
-                progressSent = progressSent.then(() => extra.sendNotification({ method: "notifications/progress", params: { ...clean(p), progressToken: token } })).catch(() => {});
-              },
-            }
-          : {}),
+        ...(progress ? { resetTimeoutOnProgress: true, onprogress: progress.send } : {}),
       });
-      await progressSent;
+      await progress?.flushed();
       if (request.method === "tools/list" && Array.isArray(result.tools)) return clean({ ...result, tools: (result.tools as Tool[]).filter((t) => mayCall(t.name)) });
       return clean(result);
     } finally {
