@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: starts a static upstream and every contestant on 127.0.0.1, runs the five
+ * `npm run bench`: starts a static upstream and every contestant on 127.0.0.1, runs the six
  * scenarios, and writes the raw results, the charts and docs/benchmarks.md. Everything it starts,
  * it stops; every scenario is bounded in count and time.
  *
  *   npm run bench                       full run (minutes), rewrites docs/benchmarks.md
  *   npm run bench -- --quick            seconds; proves the harness end to end (written to a temp dir)
  *   npm run bench -- --only sequential,saturation --contestants direct,mcpgw,portkey
+ *   npm run bench -- --only limits --contestants direct,mcpgw --out /tmp/limits   what limits cost (memory and Redis stores), ~2 min
  *   npm run bench -- --baseline ../before/packages/openai-gateway --out /tmp/ab   our gateway before and after a change
  */
 import { execFileSync } from "node:child_process";
@@ -22,6 +23,7 @@ import { portkey } from "./contestants/portkey.ts";
 import { machineInfo, toolVersions } from "./machine.ts";
 import { writeReport } from "./report/write-report.ts";
 import { runMcpScenario } from "./scenarios/mcp.ts";
+import { runLimits } from "./scenarios/limits.ts";
 import { runMemory } from "./scenarios/memory.ts";
 import { runSaturation } from "./scenarios/saturation.ts";
 import { runSequential } from "./scenarios/sequential.ts";
@@ -31,7 +33,7 @@ import type { BenchResults, Contestant, ContestantSpec, StartContext } from "./t
 import { PACED_INTERVAL_MS, STREAM_CHUNKS } from "./upstream/constants.ts";
 import { startUpstream } from "./upstream/start-upstream.ts";
 
-const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp"] as const;
+const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp", "limits"] as const;
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 // The contestant gets core 0 to itself; the upstream, the load generator and this process share core 1.
 const CONTESTANT_CPU = 0;
@@ -121,8 +123,19 @@ async function main() {
     if (only.has("mcp") && gateway) {
       results.mcp = await runMcpScenario({ quick, gatewayBaseUrl: gateway.baseUrl, clientKey: MCPGW_CLIENT_KEY, model: "bench", cpu: CONTESTANT_CPU, log });
     }
-    // Memory last: it starts every contestant afresh, so the shared ones go first.
+    // The shared contestants go before the limits scenario, which starts gateways of its own on their core,
+    // and before memory, which starts every contestant afresh. direct has no process: it stays the floor.
+    const direct_ = running.find((c) => c.id === "direct");
     for (const c of running.splice(0)) await c.stop();
+    if (only.has("limits") && direct_ && specs.some((s) => s.id === "mcpgw")) {
+      // Full: ~2 min: 10 rounds of 300 sequential requests, then 6 turns of 3 s at 64 connections, per configuration
+      // (many short turns rather than a few long ones: drift on the machine then hits every configuration alike).
+      // 64 connections: about where the gateway's throughput peaks in scenario 2 on this machine.
+      const shape = quick
+        ? { rounds: 2, requestsPerRound: 20, warmup: 20, connections: 8, stepDurationS: 1, loadRounds: 1 }
+        : { rounds: 10, requestsPerRound: 300, warmup: 500, connections: 64, stepDurationS: 3, loadRounds: 6 };
+      results.limits = await runLimits(direct_, { ...ctx, harnessCpu: HARNESS_CPU }, { ...shape, log });
+    }
     if (only.has("memory")) {
       results.memory = await runMemory(specs, ctx, { openStreams: quick ? 50 : 1000, log });
     }

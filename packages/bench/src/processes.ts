@@ -106,14 +106,4 @@ export function rssOfTreeMb(pid: number): number {
 }
 
 /** A free port on 127.0.0.1 for programs that cannot be told to pick their own (port 0). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "@mcpgw/test-support";

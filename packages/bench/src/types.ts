@@ -3,6 +3,15 @@
  * the raw results file that docs/benchmarks.md is generated from.
  */
 
+/** The gateway configurations of the limits scenario, in the report's order. */
+export const LIMITS_VARIANTS = [
+  { id: "usage-off", label: "Limits off, usage records off" },
+  { id: "off", label: "Limits off (usage records in SQLite, the default)" },
+  { id: "memory", label: "Limits in memory" },
+  { id: "redis", label: "Limits in Redis" },
+] as const;
+export type LimitsVariant = (typeof LIMITS_VARIANTS)[number]["id"];
+
 export type ContestantId = "direct" | "mcpgw" | "mcpgw-baseline" | "portkey" | "node-proxy" | "nginx";
 
 /** Everything the harness needs to start a contestant in front of the static upstream. */
@@ -98,6 +107,35 @@ export interface BenchResults {
   memory?: {
     openStreams: number;
     byContestant: Partial<Record<ContestantId, { idleRssMb: number; loadedRssMb: number; opened: number; perStreamKb: number }>>;
+  };
+  /**
+   * Scenario 6: our gateway without limits, with limits in memory and in Redis (and with usage
+   * records off), side by side in one run: sequential latency over direct, and throughput under load.
+   */
+  limits?: {
+    rounds: number;
+    requestsPerRound: number;
+    byVariant: Partial<Record<LimitsVariant, LatencySummary & { addedP50Ms: number; addedP99Ms: number }>>;
+    /** autocannon at a fixed concurrency, the configurations taking turns: rps and latency the median over rounds, errors summed. */
+    load?: {
+      connections: number;
+      stepDurationS: number;
+      rounds: number;
+      byVariant: Partial<
+        Record<
+          LimitsVariant,
+          LatencySummary & {
+            rps: number;
+            errors: number;
+            non2xx: number;
+            /** Median over rounds of this configuration's rps over limits off's in the same round (neighbours in time, so drift cancels). */
+            rpsVsOff?: number;
+          }
+        >
+      >;
+    };
+    /** Configurations that could not run here, and why. */
+    unavailable: Partial<Record<LimitsVariant, string>>;
   };
   /** Scenario 5: the MCP server. */
   mcp?: {

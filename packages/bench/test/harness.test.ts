@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --quick` end to end, as CI runs it: every contestant that can run here is
- * started, measured in all five scenarios and stopped, and the report is written. No assertion on
+ * started, measured in all six scenarios and stopped, and the report is written. No assertion on
  * timings (this machine is shared and noisy): only on what must hold whatever the speed.
  */
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ import type { BenchResults } from "../src/types.ts";
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
 // What a leaked contestant or upstream would look like in `ps`.
-const OURS = /static-upstream\.ts|node-proxy-server|@portkey-ai\/gateway|nginx: master|openai-gateway\.js|openai-gateway-mcp\/dist\/cli\.js|server-everything/;
+const OURS = /static-upstream\.ts|node-proxy-server|@portkey-ai\/gateway|nginx: master|openai-gateway\.js|openai-gateway-mcp\/dist\/cli\.js|server-everything|redis-server/;
 
 let results: BenchResults;
 let stderr = "";
@@ -62,6 +62,17 @@ test("all five scenarios have figures for every available contestant", () => {
   assert.equal(mcp.coldStart.serverEverything.samplesMs.length, mcp.coldStart.runs);
   assert.ok(mcp.toolCall.mcp.p50Ms > 0 && mcp.toolCall.direct.p50Ms > 0);
   assert.equal(results.targets.length, 9);
+});
+
+test("the limits scenario measures every configuration, or says why not; none is refused or fails under load", () => {
+  const l = results.limits!;
+  for (const id of ["usage-off", "off", "memory"] as const) {
+    assert.ok(l.byVariant[id]!.p50Ms > 0, `limits ${id}`);
+    assert.ok(l.load!.byVariant[id]!.rps > 0, `limits load ${id}`);
+  }
+  if (l.unavailable.redis === undefined) assert.ok(l.byVariant.redis!.p50Ms > 0 && l.load!.byVariant.redis!.rps > 0, "limits redis");
+  else assert.match(l.unavailable.redis, /\S/);
+  for (const [id, e] of Object.entries(l.load!.byVariant)) assert.equal(e!.errors + e!.non2xx, 0, `limits ${id} under load`);
 });
 
 test("under load nothing fails: no errors and no non-2xx through our gateway or direct", () => {

@@ -21,8 +21,13 @@ import { jsonBody } from "./http/plugins/json-body.ts";
 import { protocolErrors } from "./http/plugins/protocol-errors.ts";
 import { chatRoutes } from "./http/routes/chat.ts";
 import { mcpRoutes } from "./http/routes/mcp.ts";
-import { createAdmission } from "./limits/admission.ts";
-import { RateLimiter } from "./limits/rate-limiter.ts";
+import { createAdmission, type Admission } from "./limits/admission.ts";
+import { createLimitStore } from "./limits/store.ts";
+import type { LimitStore } from "./limits/types.ts";
+import { dashboardRoutes } from "./http/routes/dashboard.ts";
+import { usageRoutes } from "./http/routes/usage.ts";
+import type { UsageRecorder } from "./usage/recorder.ts";
+import { createUsageRecorder } from "./usage/store.ts";
 import { inheritedEnv } from "./mcp/clients/stdio-env.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { rootRoute } from "./http/routes/root.ts";
@@ -120,9 +125,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     resultLimitBytes: config.tools.resultLimitBytes,
     keepaliveMs: config.tools.keepaliveMs,
   });
-  // Per-key limits in this process (limits/); `usedTokens` settles a request's reservation when it ends.
-  const admission = createAdmission(new RateLimiter(), config.limits, metrics);
-  app.decorateRequest("usedTokens", undefined);
+  // Limits, budgets and usage records (limits/, usage/): their stores open before any route is
+  // registered (plugins load in order), so the routes below get them ready; a request's meter
+  // settles its reservation and writes its usage row when it ends.
+  let limitStore: LimitStore;
+  let recorder: UsageRecorder | undefined;
+  let admission: Admission;
+  app.decorateRequest("meter", undefined);
+  app.register(async () => {
+    limitStore = await createLimitStore(config.limits, app.log, metrics);
+    recorder = await createUsageRecorder(config.usage, app.log, metrics);
+    admission = createAdmission({ store: limitStore, settings: config.limits, aliases: config.aliases, recorder, metrics });
+  });
   const chat = createChatService({ settings: config.chat, routing: config, router, toolLoop, log: app.log });
   const described = {
     demo: config.demo,
@@ -164,6 +178,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   );
   app.register(async (root) => rootRoute(root, { version: VERSION, v1: !options.toolsOnly, tools: () => registry.statuses().length > 0 }));
   if (!options.toolsOnly) app.register(async (sessions) => chatRoutes(sessions, { chat, clients: config.clients, admission }));
+  if (!options.toolsOnly) {
+    app.register(async (usage) => usageRoutes(usage, { clients: config.clients, recorder, store: limitStore, admission, modelLimits: config.limits.models }));
+    app.register(async (pages) => dashboardRoutes(pages, { needsKey: config.clients.length > 0 }));
+  }
   if (!options.toolsOnly) app.register(async (v1) => {
     await v1.register(clientAuth, { clients: config.clients });
     modelsRoutes(v1, { catalog });
@@ -194,6 +212,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     // Children that ignore SIGTERM get SIGKILL after this; open requests have had their grace already.
     await registry.close(Math.min(config.server.shutdownGraceMs, MCP_CHILD_GRACE_MS));
     await upstream.close();
+    // After the requests (their rows are queued when they end): what is queued is written now.
+    await recorder?.close();
+    await limitStore.close();
   });
 
   return {

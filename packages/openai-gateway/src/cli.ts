@@ -47,13 +47,13 @@ async function main(): Promise<void> {
     .option("mcp-config", { type: "string", describe: "A {\"mcpServers\": {...}} JSON file (Claude Desktop, mcpo) [env MCP_CONFIG]" })
     .option("host", { type: "string", describe: "Address to listen on [env HOST, default 127.0.0.1]" })
     .option("port", { alias: "p", type: "number", describe: "Port to listen on [env PORT, default 8080]" })
-    .option("data-dir", { type: "string", describe: "Where the gateway keeps its files (chat sessions) [env GATEWAY_DATA_DIR, default .mcpgw-data]" })
+    .option("data-dir", { type: "string", describe: "Where the gateway keeps its files (chat sessions, usage records) [env GATEWAY_DATA_DIR, default .mcpgw-data]" })
     .option("watch", {
       type: "boolean",
       describe: "Reload mcpServers when the --config or --mcp-config file changes, as SIGHUP does (other settings need a restart)",
     })
     .epilog(
-      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT, MCP_CONFIG, MCP_MODEL, GATEWAY_DATA_DIR.\n" +
+      "Environment (simple case): OPENAI_API_KEY, OPENAI_BASE_URL, GATEWAY_API_KEYS, HOST, PORT, LOG_LEVEL, LOG_FORMAT, MCP_CONFIG, MCP_MODEL, GATEWAY_DATA_DIR, REDIS_URL.\n" +
         "With no upstream configured, the offline demo model '" + DEMO_MODEL + "' answers.",
     )
     .version(version)

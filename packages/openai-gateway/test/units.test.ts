@@ -434,7 +434,7 @@ describe("loadConfig from a file", () => {
     assert.equal(c.server.bodyTimeoutMs, 60_000);
     assert.deepEqual(c.timeouts, { ...DEFAULT_TIMEOUTS, firstByteMs: 1234 });
     assert.deepEqual(c.retry, { ...DEFAULT_RETRY, maxAttempts: 1 });
-    assert.deepEqual(c.clients, [{ name: "hashed", hash: sha256("k1"), models: ["gpt-*"], tools: [] }], "a file's key may call no MCP tool unless granted");
+    assert.deepEqual(c.clients, [{ name: "hashed", hash: sha256("k1"), models: ["gpt-*"], tools: [], admin: false }], "a file's key may call no MCP tool unless granted");
     // The environment still wins for the port.
     assert.equal(loadConfig({ file, env: { PORT: "7002" } }).server.port, 7002);
   });
@@ -443,8 +443,8 @@ describe("loadConfig from a file", () => {
     const file = configFile(PROVIDERS + "passthrough: fake\nclients:\n  - name: team\n    keyEnv: TEAM_KEY\n    models: [fast]\n    tools: [everything/echo, memory]\n");
     const c = loadConfig({ file, env: { FAKE_KEY: "x", TEAM_KEY: "team-secret", GATEWAY_API_KEYS: "env-secret" } });
     assert.deepEqual(c.clients, [
-      { name: "team", hash: sha256("team-secret"), models: ["fast"], tools: ["everything/echo", "memory"] },
-      { name: "env-key-1", hash: sha256("env-secret"), models: ["*"], tools: ["*"] },
+      { name: "team", hash: sha256("team-secret"), models: ["fast"], tools: ["everything/echo", "memory"], admin: false },
+      { name: "env-key-1", hash: sha256("env-secret"), models: ["*"], tools: ["*"], admin: false },
     ]);
     const twice = configFile(PROVIDERS + "passthrough: fake\nclients:\n  - name: env-key-1\n    keyEnv: TEAM_KEY\n");
     configError(() => loadConfig({ file: twice, env: { FAKE_KEY: "x", TEAM_KEY: "t", GATEWAY_API_KEYS: "e" } }), /env-key-1/, /twice/);
@@ -493,8 +493,8 @@ describe("loadConfig from a file", () => {
 // --- createAuthenticator -----------------------------------------------------------------------
 
 describe("createAuthenticator", () => {
-  const alice: ClientKey = { name: "alice", hash: sha256("alice-key"), models: ["*"], tools: [] };
-  const bob: ClientKey = { name: "bob", hash: sha256("bob-key"), models: ["gpt-4o"], tools: ["everything/echo"] };
+  const alice: ClientKey = { name: "alice", hash: sha256("alice-key"), models: ["*"], tools: [], admin: false };
+  const bob: ClientKey = { name: "bob", hash: sha256("bob-key"), models: ["gpt-4o"], tools: ["everything/echo"], admin: false };
   const authenticate = createAuthenticator([alice, bob]);
 
   function rejects(authorization: string | undefined, message: RegExp): void {
@@ -612,7 +612,7 @@ describe("openai-gateway tools: the server's name and config", () => {
     const keyed = await parseToolsCommand(["--port", "9100", "--api-key", "tool-key-0123", "--name", "ev", "--", "node", "s.js"], {}, "0.0.0");
     assert.equal(keyed.server, "ev");
     assert.equal(keyed.config.server.port, 9100);
-    assert.deepEqual(keyed.config.clients, [{ name: "env-key-1", hash: sha256("tool-key-0123"), models: ["*"], tools: ["*"] }]);
+    assert.deepEqual(keyed.config.clients, [{ name: "env-key-1", hash: sha256("tool-key-0123"), models: ["*"], tools: ["*"], admin: false }]);
     await assert.rejects(parseToolsCommand(["--port", "8000"], {}, "0.0.0"), (err: unknown) => err instanceof ConfigError && /after --/.test(err.message));
     // Not loopback without a key: refused, as the gateway without client keys is.
     await assert.rejects(parseToolsCommand(["--host", "0.0.0.0", "--", "x"], {}, "0.0.0"), (err: unknown) => err instanceof ConfigError && /loopback/.test(err.message));

@@ -130,7 +130,7 @@ function minimalFileConfig() {
     JSON.stringify({
       providers: { p: { baseUrl: "http://127.0.0.1:9/v1" } },
       passthrough: "p",
-      clients: [{ name: "c", keyHash: "0".repeat(64) }],
+      clients: [{ name: "c", keyHash: "0".repeat(64), budget: { usd: 1 } }],
       // One tool-enabled model, one stdio and one remote MCP server: the defaults of their keys.
       models: { t: { targets: "p/m" } },
       mcpServers: { s: { command: "x" }, r: { url: "http://127.0.0.1:9/mcp" } },
@@ -168,6 +168,10 @@ function appliedFileDefaults(): Map<string, unknown> {
   out.set("dataDir", relative(process.cwd(), c.dataDir)).set("chat.store", relative(c.dataDir, c.chat.store)).set("chat.ttl", asDuration(c.chat.ttlMs));
   out.set("chat.maxMessages", c.chat.maxMessages).set("chat.maxSessionsPerKey", c.chat.maxSessionsPerKey);
   out.set("limits.completionEstimate", c.limits.completionEstimate);
+  out.set("limits.store", c.limits.store).set("limits.expectedReplicas", c.limits.expectedReplicas).set("limits.leaseTtl", asDuration(c.limits.leaseTtlMs));
+  // The default store is named `sqlite` and lands as usage.db in the data directory.
+  out.set("usage.store", c.usage.store === join(c.dataDir, "usage.db") ? "sqlite" : c.usage.store).set("usage.retention", asDuration(c.usage.retentionMs));
+  out.set("clients.admin", c.clients[0]!.admin).set("clients.budget.period", c.clients[0]!.budget!.period);
   return out;
 }
 
@@ -198,6 +202,16 @@ function declaredFileDefaults(): Map<string, unknown> {
     ["chat.maxMessages", defaults.DEFAULT_CHAT_MAX_MESSAGES],
     ["chat.maxSessionsPerKey", defaults.DEFAULT_CHAT_MAX_SESSIONS_PER_KEY],
     ["limits.completionEstimate", defaults.DEFAULT_COMPLETION_ESTIMATE],
+    ["limits.store", "memory"],
+    ["limits.expectedReplicas", 1],
+    ["limits.leaseTtl", defaults.DEFAULT_LEASE_TTL],
+    ["usage.store", "sqlite"],
+    ["usage.retention", defaults.DEFAULT_USAGE_RETENTION],
+    // A tool-enabled model's settings default in the loader (the schema leaves them out, to tell a
+    // tool-enabled model from one with limits only).
+    ["models.*.tools", []],
+    ["models.*.maxToolRounds", defaults.DEFAULT_MAX_TOOL_ROUNDS],
+    ["models.*.toolDisplay", "none"],
   ]);
   for (const [k, v] of Object.entries(defaults.DEFAULT_TIMEOUTS)) out.set(`timeouts.${k}`, v);
   for (const [k, v] of Object.entries(defaults.DEFAULT_RETRY)) out.set(`retry.${k}`, v);

@@ -7,3 +7,7 @@ export { SERVER_EVERYTHING, waitForMcpServers } from "./mcp-servers.ts";
 export { startMcpHttp, type McpHttpProcess } from "./mcp-http-process.ts";
 export { runConformance, runConformanceSuite, type ConformanceCheck, type ConformanceRun } from "./conformance.ts";
 export { conformanceFixtureServer, startConformanceFixture, type ConformanceFixture } from "./conformance-fixture.ts";
+export { startRedis, type RedisProcess } from "./redis-process.ts";
+export { freePort, type ServiceProcess } from "./service-process.ts";
+export { startPostgres, type PostgresProcess } from "./postgres-process.ts";
+export { startNginx, type NginxProcess } from "./nginx-process.ts";

@@ -11,7 +11,8 @@ import { freePort, spawnPinned, waitForHttp } from "../processes.ts";
 import type { ContestantSpec, StartContext } from "../types.ts";
 
 const LABEL = "nginx proxy_pass";
-const INSTALL_SCRIPT = fileURLToPath(new URL("../../scripts/install-nginx.sh", import.meta.url));
+// The project's one installer of nginx (the replicas test uses it too).
+const INSTALL_SCRIPT = fileURLToPath(new URL("../../../../scripts/nginx-tools.sh", import.meta.url));
 let installTried = false;
 
 function executable(path: string): boolean {
@@ -37,7 +38,7 @@ function describe(bin: string): { version: string; configure: string } {
 
 async function runInstall(ctx: StartContext): Promise<void> {
   await new Promise<void>((resolve) => {
-    const child = spawn("sh", [INSTALL_SCRIPT], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("bash", [INSTALL_SCRIPT], { stdio: ["ignore", "ignore", "pipe"] });
     let rest = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       const lines = (rest + d).split("\n");
@@ -119,8 +120,8 @@ export const nginx: ContestantSpec = {
       if (findNginx()) return undefined;
     }
     return canInstall
-      ? "nginx is not installed and scripts/install-nginx.sh could not install it"
-      : "nginx is not installed (as root: packages/bench/scripts/install-nginx.sh)";
+      ? "nginx is not installed and scripts/nginx-tools.sh could not install it"
+      : "nginx is not installed (as root: scripts/nginx-tools.sh)";
   },
   async start(ctx) {
     const bin = findNginx();

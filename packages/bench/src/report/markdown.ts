@@ -1,5 +1,5 @@
 /** docs/benchmarks.md: the targets first, then ours against each contestant, then every scenario's figures and charts. */
-import type { BenchResults, ContestantId } from "../types.ts";
+import { LIMITS_VARIANTS, type BenchResults, type ContestantId } from "../types.ts";
 import type { Scenario } from "./charts.ts";
 import type { ProfileSummary } from "./flame-graph.ts";
 import * as fmt from "./format.ts";
@@ -69,6 +69,7 @@ export function renderMarkdown(results: BenchResults, images: ImageLink[], resul
     ...section("3. Streaming", streaming(results), images_("streaming")),
     ...section("4. Memory", memory(results), images_("memory")),
     ...section("5. MCP server", mcp(results), images_("mcp")),
+    ...section("6. Limits: what they cost", limits(results), []),
     ...cpuProfile(profile),
     ...about(results),
   ];
@@ -201,6 +202,49 @@ function mcp(r: BenchResults): string[] | undefined {
       ],
     ),
   ];
+}
+
+function limits(r: BenchResults): string[] | undefined {
+  const l = r.limits;
+  if (!l) return undefined;
+  const off = l.byVariant.off;
+  const missing = LIMITS_VARIANTS.filter(({ id }) => l.unavailable[id] !== undefined);
+  const vsOff = (ours: number | undefined, theirs: number | undefined) => fmt.times(fmt.ratio(ours, theirs));
+  const lines = [
+    "Our gateway four times over, started side by side in one run in front of the same upstream: limits off with usage records off, limits off (usage records in SQLite, the default), " +
+      "limits in memory, and limits in Redis (a redis-server of this run on 127.0.0.1, on the harness's core). All four have the same client key; the limited ones give it " +
+      "rpm, tpm and concurrency limits so high that nothing is refused, so what is measured is checking and reserving them before the upstream is asked, and settling them when the answer ends. " +
+      "*vs limits off* divides each configuration's figure by that of limits off (usage records on), the configuration users start from.",
+    "",
+    `Sequential: one request at a time, ${fmt.count(l.rounds)} rounds of ${fmt.count(l.requestsPerRound)} requests, the configurations and direct taking turns as in scenario 1; ` +
+      "the median of the round medians, and *added* over direct's.",
+    "",
+    table(
+      ["Configuration", "p50 (ms)", "p99 (ms)", "Added p50 (ms)", "Added p99 (ms)", "Added p50 vs limits off", "Added p99 vs limits off"],
+      LIMITS_VARIANTS.map(({ id, label }) => {
+        const e = l.byVariant[id];
+        return [escape(label), fmt.ms(e?.p50Ms), fmt.ms(e?.p99Ms), fmt.ms(e?.addedP50Ms), fmt.ms(e?.addedP99Ms), vsOff(e?.addedP50Ms, off?.addedP50Ms), vsOff(e?.addedP99Ms, off?.addedP99Ms)];
+      }),
+    ),
+  ];
+  if (l.load) {
+    const load = l.load;
+    lines.push(
+      "",
+      `Under load: autocannon at ${fmt.count(load.connections)} connections, ${fmt.count(load.rounds)} turns of ${fmt.count(load.stepDurationS)} s per configuration, taking turns; ` +
+        "the median over turns (errors summed). *Throughput vs limits off* is the median over rounds of each round's ratio, the turns of a round being neighbours in time.",
+      "",
+      table(
+        ["Configuration", "Requests/s", "p50 (ms)", "p99 (ms)", "Errors", "Non-2xx", "Throughput vs limits off"],
+        LIMITS_VARIANTS.map(({ id, label }) => {
+          const e = load.byVariant[id];
+          return [escape(label), fmt.rps(e?.rps), fmt.ms(e?.p50Ms), fmt.ms(e?.p99Ms), fmt.count(e?.errors), fmt.count(e?.non2xx), fmt.times(e?.rpsVsOff)];
+        }),
+      ),
+    );
+  }
+  if (missing.length) lines.push("", ...missing.map(({ label, id }) => `- ${escape(label)}: not measured (${escape(l.unavailable[id]!)})`));
+  return lines;
 }
 
 function cpuProfile(p: ProfileLink | undefined): string[] {

@@ -3,7 +3,7 @@
  * throughput stops rising; the peak step is the contestant's figure.
  */
 import autocannon from "autocannon";
-import { CHAT_BODY } from "../load/requests.ts";
+import { CHAT_BODY, type Target } from "../load/requests.ts";
 import type { BenchResults, Contestant } from "../types.ts";
 
 type Step = NonNullable<BenchResults["saturation"]>["byContestant"]["direct"] & {};
@@ -36,7 +36,8 @@ export async function runSaturation(contestants: Contestant[], opts: SaturationO
   return { stepDurationS: opts.stepDurationS, byContestant };
 }
 
-async function load(c: Contestant, connections: number, durationS: number): Promise<StepResult> {
+/** autocannon at `connections` for `durationS` against the target's /chat/completions (the limits scenario's load too). */
+export async function load(c: Target, connections: number, durationS: number): Promise<StepResult> {
   const result = await autocannon({
     url: `${c.baseUrl}/chat/completions`,
     method: "POST",

@@ -34,6 +34,8 @@ export interface ChatService {
   remove(client: ClientKey, id: string): void;
   /** The default model for this key, or undefined when it has to name one. */
   defaultModel(client: ClientKey): string | undefined;
+  /** The model a message will go to: the one it names, else its session's, else the key's default. */
+  modelOf(client: ClientKey, sessionId: string | undefined, model: string | undefined): string | undefined;
   close(): void;
 }
 
@@ -169,6 +171,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
       if (!sessions().remove(id, client.name)) throw notFound(id);
     },
     defaultModel,
+    modelOf: (client, sessionId, model) => model ?? (sessionId === undefined ? undefined : sessions().find(sessionId, client.name)?.model) ?? defaultModel(client),
     close() {
       clearInterval(sweeper);
       store?.close();

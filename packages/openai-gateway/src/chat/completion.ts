@@ -63,15 +63,16 @@ export function createCompletions(deps: { router: ModelRouter; forwarder: Forwar
         request.modelAccepted = true;
         if (sent.stream) {
           const tap = new UsageTap(sent.stream.usageAdded);
+          request.meter?.streaming(tap, sent.target);
           const out = EventStream.open(reply, sent.contentType, tap.apply(sent.stream.first));
           await relayStream(sent.stream.events, out, tap, sent.target.provider, life.signal, request.log);
           countTokens(metrics, client.name, call.model, tap.usage);
-          request.usedTokens = tap.usage?.total_tokens;
+          request.meter?.streamed(tap, sent.target);
           return reply;
         }
         const usage = usageOf(sent.body!);
         countTokens(metrics, client.name, call.model, usage);
-        request.usedTokens = usage?.total_tokens;
+        request.meter?.add(usage, sent.target);
         return reply.code(200).header("content-type", sent.contentType).send(sent.body);
       });
     },

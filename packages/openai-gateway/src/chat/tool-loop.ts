@@ -183,6 +183,7 @@ export function createToolLoop(deps: ToolLoopDeps): ToolLoop {
       const sent = await ask(loop, false);
       const completion = parseCompletion(sent.body!, sent.target.provider);
       loop.usage = addUsage(loop.usage, completion.usage ?? undefined);
+      loop.request.meter?.add(completion.usage ?? undefined, sent.target);
       const choice = completion.choices?.[0];
       const { mcp: offeredCalls, client, unknown } = splitCalls(toolCallsOf(choice?.message), loop.offered, loop.clientTools);
       const mcp = [...offeredCalls, ...unknown];
@@ -218,6 +219,7 @@ export function createToolLoop(deps: ToolLoopDeps): ToolLoop {
         await stream.events.pump((batch) => out!.write(round.transform(batch.events)), out);
         identity = round.identity;
         loop.usage = addUsage(loop.usage, round.usage);
+        loop.request.meter?.add(round.usage, sent.target);
         loop.finalContent = round.content;
         if (round.failed || out.closed) {
           loop.failed = true;
@@ -309,7 +311,6 @@ export function createToolLoop(deps: ToolLoopDeps): ToolLoop {
   function counted(loop: Loop): void {
     loop.request.modelAccepted = true;
     countTokens(metrics, loop.request.client!.name, loop.call.model, loop.usage);
-    loop.request.usedTokens = loop.usage?.total_tokens;
     metrics.toolRounds.observe({ model: metrics.modelLabel(loop.call.model) }, loop.rounds);
   }
 

@@ -15,17 +15,18 @@ export function clientsFrom(file: ConfigFile | undefined, env: Record<string, st
 
 function fromFile(file: ConfigFile, env: Record<string, string | undefined>): ClientKey[] {
   return file.clients.map((c, i) => {
-    if (c.keyHash) return { name: c.name, hash: Buffer.from(c.keyHash.replace(/^sha256:/i, ""), "hex"), models: c.models, tools: c.tools, ...(c.limits ? { limits: c.limits } : {}) };
+    const rest = { models: c.models, tools: c.tools, admin: c.admin, ...(c.limits ? { limits: c.limits } : {}), ...(c.budget ? { budget: c.budget } : {}) };
+    if (c.keyHash) return { name: c.name, hash: Buffer.from(c.keyHash.replace(/^sha256:/i, ""), "hex"), ...rest };
     const key = env[c.keyEnv!]?.trim();
     if (!key) throw new ConfigError(`clients[${i}].keyEnv: environment variable ${c.keyEnv} is not set`);
-    return { name: c.name, hash: sha256(key), models: c.models, tools: c.tools, ...(c.limits ? { limits: c.limits } : {}) };
+    return { name: c.name, hash: sha256(key), ...rest };
   });
 }
 
 function fromEnv(env: Record<string, string | undefined>): ClientKey[] {
   const keys = (env.GATEWAY_API_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
   // The simple case's keys may use every model and every tool.
-  return keys.map((key, i) => ({ name: `env-key-${i + 1}`, hash: sha256(key), models: ["*"], tools: ["*"] }));
+  return keys.map((key, i) => ({ name: `env-key-${i + 1}`, hash: sha256(key), models: ["*"], tools: ["*"], admin: false }));
 }
 
 export function sha256(text: string): Buffer {

@@ -55,3 +55,8 @@ export const DEFAULT_CHAT_STORE = "chat.sqlite";
 export const DEFAULT_CHAT_TTL = "7d";
 export const DEFAULT_CHAT_MAX_MESSAGES = 200;
 export const DEFAULT_CHAT_MAX_SESSIONS_PER_KEY = 1000;
+
+// Limits: a request's lease outlives a crashed replica by this much at most (renewed every third of
+// it while the request runs); usage records are kept a quarter, long enough for any monthly bill.
+export const DEFAULT_LEASE_TTL = "30s";
+export const DEFAULT_USAGE_RETENTION = "90d";

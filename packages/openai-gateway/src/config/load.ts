@@ -11,6 +11,8 @@ import {
   DEFAULT_CHAT_TTL,
   DEFAULT_COMPLETION_ESTIMATE,
   DEFAULT_DATA_DIR,
+  DEFAULT_LEASE_TTL,
+  DEFAULT_USAGE_RETENTION,
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
@@ -33,7 +35,7 @@ import { checkConfig, readConfigFile } from "./file.ts";
 import { routingFromEnv, routingFromFile } from "./routing.ts";
 import { readTls } from "./tls.ts";
 import type { ConfigFile } from "./schema.ts";
-import { ConfigError, type ChatSettings, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings } from "./types.ts";
+import { ConfigError, type ChatSettings, type GatewayConfig, type LogFormat, type LogLevel, type ToolModelSettings, type UsageSettings } from "./types.ts";
 
 export { sha256 } from "./client-keys.ts";
 
@@ -58,7 +60,7 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
   const server = file?.server;
   const mcpServers = mcpServersFrom(file?.mcpServers, opts.mcpFile ?? nonEmpty(env.MCP_CONFIG), env);
   const mcp = { servers: mcpServers.length > 0, model: nonEmpty(env.MCP_MODEL) ?? DEFAULT_MCP_MODEL };
-  const routing = file ? routingFromFile(file, mcp) : routingFromEnv(env, mcp);
+  const { modelLimits, ...routing } = file ? routingFromFile(file, mcp) : routingFromEnv(env, mcp);
   checkToolSelectors(routing.toolModels, mcpServers);
   const host = opts.host ?? env.HOST ?? server?.host ?? DEFAULT_HOST;
   const clients = clientsFrom(file, env);
@@ -96,11 +98,25 @@ export function loadConfig(opts: LoadOptions): GatewayConfig {
       publicDocs: file?.tools.publicDocs ?? false,
     },
     chat: chatSettings(file?.chat, dataDir),
-    limits: { defaults: file?.limits.defaults, completionEstimate: file?.limits.completionEstimate ?? DEFAULT_COMPLETION_ESTIMATE },
+    limits: {
+      store: file?.limits.store ?? nonEmpty(env.REDIS_URL) ?? "memory",
+      defaults: file?.limits.defaults,
+      models: modelLimits ?? new Map(),
+      completionEstimate: file?.limits.completionEstimate ?? DEFAULT_COMPLETION_ESTIMATE,
+      expectedReplicas: file?.limits.expectedReplicas ?? 1,
+      leaseTtlMs: durationMs(file?.limits.leaseTtl ?? DEFAULT_LEASE_TTL),
+      prices: file?.prices ?? {},
+    },
+    usage: usageSettings(file?.usage, dataDir),
     dataDir,
     timeouts: { ...DEFAULT_TIMEOUTS, ...file?.timeouts },
     retry: { ...DEFAULT_RETRY, ...file?.retry },
   };
+}
+
+function usageSettings(usage: ConfigFile["usage"] | undefined, dataDir: string): UsageSettings {
+  const store = usage?.store ?? "sqlite";
+  return { store: store === "sqlite" ? resolve(dataDir, "usage.db") : store, retentionMs: durationMs(usage?.retention ?? DEFAULT_USAGE_RETENTION) };
 }
 
 function chatSettings(chat: ConfigFile["chat"] | undefined, dataDir: string): ChatSettings {

@@ -5,9 +5,9 @@
 import { z } from "zod";
 import { DEFAULT_MAX_TOOL_ROUNDS, DEFAULT_OPENAI_BASE_URL, DEMO_MODEL, MCP_GATEWAY_MODEL } from "./defaults.ts";
 import type { ConfigFile } from "./schema.ts";
-import { ConfigError, type GatewayConfig, type ProviderConfig, type Target, type ToolModelSettings } from "./types.ts";
+import { ConfigError, type GatewayConfig, type KeyLimits, type ProviderConfig, type Target, type ToolModelSettings } from "./types.ts";
 
-export type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo" | "toolModels">;
+export type Routing = Pick<GatewayConfig, "providers" | "aliases" | "passthrough" | "demo" | "toolModels"> & { modelLimits?: Map<string, KeyLimits> };
 
 /** What routing needs to know of the MCP servers: whether there are any, and the model `mcp-gateway` runs on. */
 export interface McpRouting {
@@ -44,12 +44,18 @@ export function routingFromFile(file: ConfigFile, mcp: McpRouting): Routing {
   };
   const aliases = new Map<string, Target[]>();
   const toolModels = new Map<string, ToolModelSettings>();
+  const modelLimits = new Map<string, KeyLimits>();
   for (const [alias, spec] of Object.entries(file.models)) {
-    const tooled = typeof spec === "object" && !Array.isArray(spec) && "targets" in spec ? spec : undefined;
+    const settings = typeof spec === "object" && !Array.isArray(spec) && "targets" in spec ? spec : undefined;
+    // The object form is a tool-enabled model (as it always was, `{ targets }` alone included),
+    // except one that gives only targets and limits: a plain model with limits of its own.
+    const toolSetting = settings && (settings.tools !== undefined || settings.instructions !== undefined || settings.maxToolRounds !== undefined || settings.toolDisplay !== undefined);
+    const tooled = settings && (toolSetting || settings.limits === undefined) ? settings : undefined;
+    if (settings?.limits) modelLimits.set(alias, settings.limits);
     type TargetSpec = string | { provider: string; model: string };
-    const targets = (tooled ? tooled.targets : spec) as TargetSpec | TargetSpec[];
+    const targets = (settings ? settings.targets : spec) as TargetSpec | TargetSpec[];
     const list: TargetSpec[] = Array.isArray(targets) ? targets : [targets];
-    const field = tooled ? `models.${alias}.targets` : `models.${alias}`;
+    const field = settings ? `models.${alias}.targets` : `models.${alias}`;
     aliases.set(
       alias,
       list.map((t, i) => {
@@ -58,14 +64,19 @@ export function routingFromFile(file: ConfigFile, mcp: McpRouting): Routing {
       }),
     );
     if (tooled) {
-      toolModels.set(alias, { selectors: tooled.tools, instructions: tooled.instructions, maxToolRounds: tooled.maxToolRounds, toolDisplay: tooled.toolDisplay });
+      toolModels.set(alias, {
+        selectors: tooled.tools ?? [],
+        instructions: tooled.instructions,
+        maxToolRounds: tooled.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS,
+        toolDisplay: tooled.toolDisplay ?? "none",
+      });
     }
   }
   const passthrough = file.passthrough !== undefined ? check(file.passthrough, "passthrough") : undefined;
   if (aliases.size === 0 && !passthrough && !mcp.servers) {
     throw new ConfigError("models: define at least one model alias, or name a `passthrough` provider");
   }
-  const routing = { providers, aliases, passthrough, demo: false, toolModels };
+  const routing = { providers, aliases, passthrough, demo: false, toolModels, modelLimits };
   return passthrough ? withMcpGateway(routing, mcp, { provider: passthrough, model: mcp.model }) : routing;
 }
 

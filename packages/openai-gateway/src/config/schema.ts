@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { chatSection } from "./sections/chat.ts";
 import { clientsSection } from "./sections/clients.ts";
-import { limitsSection } from "./sections/limits.ts";
+import { limitsSection, pricesSection, usageSection } from "./sections/limits.ts";
 import { mcpServersSection } from "./sections/mcp-servers.ts";
 import { modelsSection, passthroughSection } from "./sections/models.ts";
 import { providersSection } from "./sections/providers.ts";
@@ -21,6 +21,8 @@ export const configFileSchema = z.strictObject({
   passthrough: passthroughSection,
   clients: clientsSection,
   limits: limitsSection,
+  prices: pricesSection,
+  usage: usageSection,
   timeouts: timeoutsSection,
   retry: retrySection,
   mcpServers: mcpServersSection,

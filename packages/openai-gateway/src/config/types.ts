@@ -35,6 +35,14 @@ export interface ClientKey {
   tools: string[];
   /** Its own limits; undefined: `limits.defaults`. */
   limits?: KeyLimits | undefined;
+  budget?: Budget | undefined;
+  /** Reads every key's usage and opens /dashboard. */
+  admin: boolean;
+}
+
+export interface Budget {
+  usd: number;
+  period: "day" | "week" | "month" | "total";
 }
 
 export interface KeyLimits {
@@ -44,9 +52,23 @@ export interface KeyLimits {
 }
 
 export interface LimitSettings {
+  /** "memory", or a redis:// URL shared by replicas. */
+  store: string;
   defaults: KeyLimits | undefined;
+  /** Limits of a model itself (`models.NAME.limits`), shared by every key. */
+  models: Map<string, KeyLimits>;
   /** Tokens reserved for an answer whose request names no max_tokens. */
   completionEstimate: number;
+  expectedReplicas: number;
+  leaseTtlMs: number;
+  /** USD per 1M tokens by model name (over the built-in table); `*` for every other model. */
+  prices: Record<string, { input: number; output: number; cachedInput?: number | undefined }>;
+}
+
+export interface UsageSettings {
+  /** "off", an absolute path of the SQLite file, or a postgres:// URL. */
+  store: string;
+  retentionMs: number;
 }
 
 export interface ServerSettings {
@@ -131,6 +153,7 @@ export interface GatewayConfig {
   tools: ToolSettings;
   chat: ChatSettings;
   limits: LimitSettings;
+  usage: UsageSettings;
   /** Where the gateway keeps its files (the chat store), absolute. */
   dataDir: string;
   clients: ClientKey[];

@@ -21,6 +21,15 @@ export interface Metrics {
   tokens: Counter<"key" | "model" | "kind">;
   /** Requests a key's limits refused, by the limit (requests, tokens, concurrency). */
   rateLimited: Counter<"key" | "limit">;
+  /** What is left of a key's budget in its current period, USD. */
+  budgetRemaining: Gauge<"key">;
+  /** The limit store: 1 while its shared store (Redis) answers; errors, and requests limited locally instead. */
+  limitStoreUp: Gauge;
+  limitStoreErrors: Counter;
+  limitStoreFallbacks: Counter;
+  /** Usage rows: failed writes (retried), and rows dropped when the queue overflowed. */
+  usageStoreErrors: Counter;
+  usageRowsDropped: Counter;
   mcpServerUp: Gauge<"server">;
   toolCalls: Counter<"server" | "tool" | "outcome">;
   toolCallDuration: Histogram<"server" | "tool">;
@@ -122,10 +131,25 @@ export function createMetrics(): Metrics {
     }),
     rateLimited: new Counter({
       name: "gateway_rate_limited_total",
-      help: "Requests refused by a key's limits, by client key name and limit (requests, tokens, concurrency).",
+      help: "Requests refused by limits, by client key name and reason (requests, tokens, concurrency, budget, unavailable).",
       labelNames: ["key", "limit"],
       registers: [registry],
     }),
+    budgetRemaining: new Gauge({
+      name: "gateway_budget_remaining_usd",
+      help: "What is left of a key's budget in its current period, in USD (as of its last request).",
+      labelNames: ["key"],
+      registers: [registry],
+    }),
+    limitStoreUp: new Gauge({ name: "gateway_limit_store_up", help: "1 while the limit store answers (always 1 for memory); 0 while Redis is out of reach and limits are local.", registers: [registry] }),
+    limitStoreErrors: new Counter({ name: "gateway_limit_store_errors_total", help: "Limit store commands that failed.", registers: [registry] }),
+    limitStoreFallbacks: new Counter({
+      name: "gateway_limit_store_fallbacks_total",
+      help: "Requests limited in this process (at limit / limits.expectedReplicas) because Redis was out of reach.",
+      registers: [registry],
+    }),
+    usageStoreErrors: new Counter({ name: "gateway_usage_store_errors_total", help: "Usage record batches that failed to write (kept and retried).", registers: [registry] }),
+    usageRowsDropped: new Counter({ name: "gateway_usage_rows_dropped_total", help: "Usage rows dropped because the store stayed unwritable and the queue was full.", registers: [registry] }),
   };
 }
 

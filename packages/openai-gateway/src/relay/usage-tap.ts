@@ -10,6 +10,8 @@ const TERMINATOR = /(\r\n\r\n|\n\n|\r\r)$/;
 
 export class UsageTap {
   usage: Usage | undefined;
+  /** Events relayed: about one token each on OpenAI-style streams, what a stream cut short is counted by. */
+  events = 0;
   private readonly strip: boolean;
 
   constructor(strip: boolean) {
@@ -18,6 +20,7 @@ export class UsageTap {
 
   /** What to send to the client for this batch (possibly nothing). */
   apply(batch: EventBatch): string | Buffer {
+    this.events += batch.events.length;
     if (!batch.events.some(mayHoldUsage)) return batch.bytes ?? batch.events.join("");
     let out = "";
     for (const event of batch.events) out += mayHoldUsage(event) ? this.inspect(event) : event;

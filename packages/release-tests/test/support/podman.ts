@@ -6,7 +6,6 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -112,17 +111,7 @@ export async function imageSize(image: string): Promise<number> {
 
 export const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "@mcpgw/test-support";
 
 /** Polls `url` until it answers 200 or `timeoutMs` passes. */
 export async function waitForHttp(url: string, timeoutMs: number, describe: () => Promise<string>): Promise<void> {

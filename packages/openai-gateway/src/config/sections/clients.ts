@@ -1,6 +1,6 @@
 /** `clients`: the keys clients present to the gateway, as hashes or environment variable names, never as plain text. */
 import { z } from "zod";
-import { keyLimits } from "./limits.ts";
+import { budget, keyLimits } from "./limits.ts";
 
 const clientKey = z
   .strictObject({
@@ -13,6 +13,8 @@ const clientKey = z
     models: z.array(z.string().min(1)).min(1).default(["*"]),
     tools: z.array(z.string().min(1)).default([]).describe("MCP tools this key may call itself (REST /tools): selectors as for models' tools"),
     limits: keyLimits.optional(),
+    budget: budget.optional(),
+    admin: z.boolean().default(false).describe("may read every key's usage (GET /usage) and open /dashboard"),
   })
   .refine((c) => (c.keyHash === undefined) !== (c.keyEnv === undefined), {
     message: "give exactly one of keyHash or keyEnv (plain keys are accepted only from the environment)",

@@ -24,8 +24,8 @@ declare module "fastify" {
   }
 }
 
-/** The identity of a request when the gateway runs with no client keys (loopback only). */
-export const ANONYMOUS: ClientKey = { name: "anonymous", hash: Buffer.alloc(32), models: ["*"], tools: ["*"] };
+/** The identity of a request when the gateway runs with no client keys (loopback only: whoever calls is its operator, so admin too). */
+export const ANONYMOUS: ClientKey = { name: "anonymous", hash: Buffer.alloc(32), models: ["*"], tools: ["*"], admin: true };
 
 // fastify-plugin: the hook applies to the scope that registers this plugin (its routes), not to a child scope of its own.
 // `withoutKey`: the identity of a request that sends no Authorization at all (the public docs' viewer);

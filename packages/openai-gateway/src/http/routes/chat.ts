@@ -24,8 +24,10 @@ export async function chatRoutes(app: FastifyInstance, deps: { chat: ChatService
   await app.register(clientAuth, { clients: deps.clients });
   app.post("/chat", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
-    // The history is not read yet: the estimate is the message's, settled to the real usage.
-    deps.admission.chat(request, reply, { messages: [{ role: "user", content: body.message }] });
+    // The history is not read yet: the estimate is the message's, settled to the real usage; the
+    // model (priced for budgets, named in usage records) is the one the message will go to.
+    const model = chat.modelOf(request.client!, body.session_id, body.model);
+    await deps.admission.chat(request, reply, { model, messages: [{ role: "user", content: body.message }] });
     return chat.answer(request, reply, { message: body.message, sessionId: body.session_id, model: body.model, stream: body.stream === true, system: body.system });
   });
   app.get("/chat", async (request) => ({ sessions: chat.list(request.client!) }));

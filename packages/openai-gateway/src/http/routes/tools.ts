@@ -36,7 +36,7 @@ export interface ToolsRouteDeps {
 
 const ASSETS = "/tools/docs-assets";
 /** Who reads the public docs without a key: every tool listed, none callable (calls need a key). */
-const DOCS_READER: ClientKey = { name: "docs-reader", hash: Buffer.alloc(32), models: [], tools: ["*"] };
+const DOCS_READER: ClientKey = { name: "docs-reader", hash: Buffer.alloc(32), models: [], tools: ["*"], admin: false };
 
 export async function toolsRoutes(app: FastifyInstance, deps: ToolsRouteDeps): Promise<void> {
   const { registry } = deps;

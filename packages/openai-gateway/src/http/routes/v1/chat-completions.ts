@@ -20,7 +20,7 @@ export function chatCompletionsRoute(
 ): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(chatRequest, request.body);
-    deps.admission.chat(request, reply, body);
+    await deps.admission.chat(request, reply, body);
     const stream = body.stream === true;
     const clientWantsUsage = body.stream_options?.include_usage === true;
     const settings = deps.toolModels.get(body.model);

@@ -13,7 +13,7 @@ const embeddingsRequest = z.looseObject({
 export function embeddingsRoute(app: FastifyInstance, deps: { completions: Completions; admission: Admission }): void {
   app.post("/v1/embeddings", async (request, reply) => {
     const body = parseBody(embeddingsRequest, request.body);
-    deps.admission.embeddings(request, reply, body);
+    await deps.admission.embeddings(request, reply, body);
     return deps.completions.run(request, reply, {
       path: "/embeddings",
       model: body.model,
