@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { chatChunks, chatCompletion, embeddings, model, modelList, scriptedChunks, scriptedCompletion } from "./completions.ts";
+import { imageGeneration, moderation, response, streamResponse, textCompletion, textCompletionChunks } from "./more-apis.ts";
 import { scriptedTurn } from "./script.ts";
 import { openAIError } from "./errors.ts";
 import { streamChunks } from "./sse.ts";
@@ -52,6 +53,24 @@ export async function answer(x: Exchange): Promise<void> {
   if (req.method === "POST" && path === "/v1/embeddings") {
     if (body?.input === undefined) return sendJson(res, 400, missing("input"));
     return sendJson(res, 200, embeddings(body));
+  }
+  if (req.method === "POST" && path === "/v1/responses") {
+    if (body?.input === undefined) return sendJson(res, 400, missing("input"));
+    if (body.stream === true) return streamResponse(res, `resp_fake_${x.seq}`, body);
+    return sendJson(res, 200, response(`resp_fake_${x.seq}`, body));
+  }
+  if (req.method === "POST" && path === "/v1/completions") {
+    if (body?.prompt === undefined) return sendJson(res, 400, missing("prompt"));
+    if (body.stream === true) return streamChunks(res, textCompletionChunks(`cmpl-fake-${x.seq}`, body), x.signal);
+    return sendJson(res, 200, textCompletion(`cmpl-fake-${x.seq}`, body));
+  }
+  if (req.method === "POST" && path === "/v1/moderations") {
+    if (body?.input === undefined) return sendJson(res, 400, missing("input"));
+    return sendJson(res, 200, moderation(`modr-fake-${x.seq}`, body));
+  }
+  if (req.method === "POST" && path === "/v1/images/generations") {
+    if (typeof body?.prompt !== "string") return sendJson(res, 400, missing("prompt"));
+    return sendJson(res, 200, imageGeneration(body));
   }
   sendJson(res, 404, openAIError(404, `Invalid URL (${req.method} ${path})`));
 }

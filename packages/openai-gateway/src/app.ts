@@ -25,6 +25,7 @@ import { createAdmission, type Admission } from "./limits/admission.ts";
 import { createLimitStore } from "./limits/store.ts";
 import type { LimitStore } from "./limits/types.ts";
 import { dashboardRoutes } from "./http/routes/dashboard.ts";
+import { moreEndpointsRoutes } from "./http/routes/v1/more-endpoints.ts";
 import { usageRoutes } from "./http/routes/usage.ts";
 import type { UsageRecorder } from "./usage/recorder.ts";
 import { createUsageRecorder } from "./usage/store.ts";
@@ -187,6 +188,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     modelsRoutes(v1, { catalog });
     chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels, admission });
     embeddingsRoute(v1, { completions, admission });
+    moreEndpointsRoutes(v1, { completions, admission });
   });
   app.register(async (mcp) =>
     mcpRoutes(mcp, {

@@ -23,3 +23,17 @@ export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage | un
   if (reasoning > 0) sum.completion_tokens_details = { reasoning_tokens: reasoning };
   return sum;
 }
+
+/**
+ * The Responses API (and images, audio) report usage as input and output tokens: the same counts,
+ * in chat's names, so every route counts alike. A chat usage block passes as it is.
+ */
+export function asChatUsage(raw: unknown): Usage | undefined {
+  if (!raw || typeof raw !== "object") return undefined;
+  const u = raw as Usage & { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } };
+  if (typeof u.prompt_tokens === "number" || typeof u.input_tokens !== "number") return u;
+  const out: Usage = { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens ?? 0, total_tokens: u.total_tokens ?? u.input_tokens + (u.output_tokens ?? 0) };
+  if (u.input_tokens_details?.cached_tokens) out.prompt_tokens_details = { cached_tokens: u.input_tokens_details.cached_tokens };
+  if (u.output_tokens_details?.reasoning_tokens) out.completion_tokens_details = { reasoning_tokens: u.output_tokens_details.reasoning_tokens };
+  return out;
+}

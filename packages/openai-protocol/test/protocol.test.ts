@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   addUsage,
+  asChatUsage,
   backoffMs,
   createLearningScrubber,
   createScrubber,
@@ -222,4 +223,18 @@ test("addUsage sums field by field, details included", () => {
     { prompt_tokens: 8, completion_tokens: 5, total_tokens: 13, prompt_tokens_details: { cached_tokens: 1 } },
   );
   assert.equal(addUsage(undefined, undefined), undefined);
+});
+
+test("asChatUsage: the Responses API's input and output tokens in chat's names; chat usage as it is", () => {
+  assert.deepEqual(asChatUsage({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 13 }), {
+    prompt_tokens: 10,
+    completion_tokens: 3,
+    total_tokens: 13,
+    prompt_tokens_details: { cached_tokens: 4 },
+    completion_tokens_details: { reasoning_tokens: 2 },
+  });
+  const chat = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+  assert.equal(asChatUsage(chat), chat);
+  assert.deepEqual(asChatUsage({ input_tokens: 5 }), { prompt_tokens: 5, completion_tokens: 0, total_tokens: 5 }, "images report input only");
+  assert.equal(asChatUsage(null), undefined);
 });

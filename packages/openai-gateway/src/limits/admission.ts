@@ -30,7 +30,8 @@ declare module "fastify" {
 
 export interface Estimate {
   prompt: number;
-  completion: number;
+  /** The answer's cap; undefined: limits.completionEstimate. */
+  completion: number | undefined;
 }
 
 export interface Admission {
@@ -77,7 +78,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return { scopes, budget };
     },
 
-    async admit(request, reply, model, estimate) {
+    async admit(request, reply, model, asked) {
+      const estimate = { prompt: asked.prompt, completion: asked.completion ?? settings.completionEstimate };
       const client = request.client!;
       const started = Date.now();
       const { scopes, budget } = admission.scopesOf(client, model, started);

@@ -31,6 +31,9 @@ export const BUILT_IN_PRICES: Record<string, Price> = {
   "text-embedding-3-small": { input: 0.02, output: 0 },
   "text-embedding-3-large": { input: 0.13, output: 0 },
   "text-embedding-ada-002": { input: 0.1, output: 0 },
+  // Moderations cost nothing at OpenAI.
+  "omni-moderation-latest": { input: 0, output: 0 },
+  "text-moderation-latest": { input: 0, output: 0 },
   // The offline demo model answers from this process: it costs nothing, so a budgeted key may try it.
   "mcpgw-offline-demo": { input: 0, output: 0 },
 };

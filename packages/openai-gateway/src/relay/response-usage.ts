@@ -4,7 +4,7 @@
  * so the object after the last `"usage":` key is cut out and parsed alone; anything unexpected
  * falls back to parsing the whole body.
  */
-import type { Usage } from "@mcpgw/openai-protocol";
+import { asChatUsage, type Usage } from "@mcpgw/openai-protocol";
 
 const KEY = '"usage"';
 
@@ -16,8 +16,7 @@ export function usageOf(body: Buffer): Usage | undefined {
     const object = objectAfter(body.toString("latin1", at + KEY.length), 0);
     if (object !== undefined) {
       try {
-        const usage = JSON.parse(object) as Usage | null;
-        return usage ?? undefined;
+        return asChatUsage(JSON.parse(object));
       } catch {
         // not what it looked like: parse the whole answer below
       }
@@ -25,7 +24,7 @@ export function usageOf(body: Buffer): Usage | undefined {
   }
   if (at < 0) return undefined;
   try {
-    return (JSON.parse(body.toString("utf8")) as { usage?: Usage }).usage;
+    return asChatUsage((JSON.parse(body.toString("utf8")) as { usage?: unknown }).usage);
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
  * client, asked for it (stream_options.include_usage, added to count tokens per key). Batches
  * without usage pass through as they came: the upstream's own bytes when it has them.
  */
-import { mayHoldUsage, type Usage } from "@mcpgw/openai-protocol";
+import { asChatUsage, mayHoldUsage, type Usage } from "@mcpgw/openai-protocol";
 import type { EventBatch } from "../upstream/stream-events.ts";
 
 const TERMINATOR = /(\r\n\r\n|\n\n|\r\r)$/;
@@ -31,13 +31,15 @@ export class UsageTap {
     const dataAt = event.indexOf("data:");
     if (dataAt < 0) return event;
     const terminator = TERMINATOR.exec(event)?.[0] ?? "";
-    let parsed: { usage?: Usage | null; choices?: unknown[] };
+    let parsed: { usage?: Usage | null; choices?: unknown[]; response?: { usage?: unknown } };
     try {
       parsed = JSON.parse(event.slice(dataAt + 5, event.length - terminator.length));
     } catch {
       return event;
     }
-    if (parsed.usage) this.usage = parsed.usage;
+    // Chat and text completions put it on a chunk; the Responses API in response.completed's response.
+    const usage = asChatUsage(parsed.usage ?? parsed.response?.usage);
+    if (usage) this.usage = usage;
     if (!this.strip) return event;
     if (!parsed.choices || parsed.choices.length === 0) return "";
     // Some providers put usage on the last content chunk: keep the chunk, drop the usage.

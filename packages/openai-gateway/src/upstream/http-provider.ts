@@ -20,6 +20,8 @@ export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeo
     if (provider.type !== "azure") return basePath + req.path;
     const version = `api-version=${encodeURIComponent(provider.apiVersion)}`;
     if (req.path === "/models") return `${basePath}/openai/models?${version}`;
+    // Azure's Responses API is not per deployment: the deployment is the body's model.
+    if (req.path === "/responses") return `${basePath}/openai/responses?${version}`;
     return `${basePath}/openai/deployments/${encodeURIComponent(req.model)}${req.path}?${version}`;
   };
 
