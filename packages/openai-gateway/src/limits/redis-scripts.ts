@@ -7,8 +7,13 @@
  * Keys are passed in KEYS, never built in Lua. Per scope, three: the requests tat, the tokens tat
  * (a string of milliseconds with three decimals: a tat moves by fractions of a millisecond at high
  * rates), and the leases (a sorted set of lease ids scored by their expiry). Then the budget's
- * counter of micro-dollars, when there is a budget. Per scope, ARGV holds rpm, tpm and concurrency
- * (0: no such limit) after the script's own arguments.
+ * counter of micro-dollars (always passed, read only when there is a budget). Per scope, ARGV holds
+ * rpm, tpm and concurrency (0: no such limit) after the script's own arguments. Replies carry
+ * integers only: Redis would truncate a Lua float, so tat-derived values are rounded here.
+ *
+ * Every key expires once idle: a tat a second after it is whole again, a lease set at twice the
+ * lease ttl after its last admission or renewal, a period's counter when the caller says (the
+ * period's end plus a margin; a total budget never).
  */
 
 const PRELUDE = `
