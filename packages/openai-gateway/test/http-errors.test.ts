@@ -275,8 +275,9 @@ test("an unknown URL or method: 404 in OpenAI's shape naming the path", TIMEOUT,
   assert.match(error.message, /\/v1\/no-such-endpoint/);
   rawError(await raw("/nothing/here?x=1", { key: null }), 404);
   rawError(await raw("/v1/chat/completions", { method: "DELETE" }), 404);
-  const err = await sdkError(sdk().post("/responses", { body: { model: "fast", input: "hi" } }), OpenAI.NotFoundError, 404);
-  assert.match(err.message, /\/v1\/responses/);
+  // An endpoint of OpenAI's that the gateway does not serve (the Assistants API).
+  const err = await sdkError(sdk().post("/assistants", { body: { model: "fast" } }), OpenAI.NotFoundError, 404);
+  assert.match(err.message, /\/v1\/assistants/);
   assert.equal(upstream.requests.length, 0);
 });
 
