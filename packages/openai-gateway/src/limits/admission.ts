@@ -106,6 +106,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         headers(reply, "requests", result.requests);
         headers(reply, "tokens", result.tokens);
       }
+      // Nothing to settle and nowhere to record: the request's path carries no meter at all.
+      if (!grant && !deps.recorder) return;
       const meter = (request.meter = new RequestMeter());
       // 'finish': the whole answer went out (writableFinished says false for Fastify's inject, which
       // the in-process MCP tools use, though its answer is whole).

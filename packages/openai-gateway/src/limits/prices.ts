@@ -83,7 +83,6 @@ function nanos(p: Price): Nanos {
   return { input: Math.round(p.input * 1000), cachedInput: Math.round((p.cachedInput ?? p.input) * 1000), output: Math.round(p.output * 1000) };
 }
 
-export type { Nanos as TokenPrice };
 
 /** Tokens of a usage block the way records keep them. */
 export function tokensOf(usage: Usage | undefined): { prompt: number; cached: number; completion: number } | undefined {
