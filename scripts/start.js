@@ -88,6 +88,23 @@ async function showItAnswering(origin) {
       const rest = await fetch(`${origin}/tools/everything/echo`, { method: "POST", headers, body: JSON.stringify({ message: "hello over REST" }) });
       const restAnswer = await rest.json();
       say(`    and as REST: POST /tools/everything/echo answered ${rest.status}: ${JSON.stringify(restAnswer)}   (every tool: ${origin}/tools/docs)`);
+      // The Responses API's own MCP tools, run by the gateway for a model that knows only functions (docs/responses-api.md).
+      const responded = await fetch(`${origin}/v1/responses`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          model,
+          input: "Please use echo to say hello from the Responses API",
+          tools: [{ type: "mcp", server_label: "everything", allowed_tools: ["echo"], require_approval: "never" }],
+        }),
+      });
+      const response = await responded.json();
+      if (!responded.ok) say(`    POST /v1/responses with an mcp tool answered ${responded.status}: ${response.error?.message}`);
+      else {
+        const call = response.output.find((i) => i.type === "mcp_call");
+        const text = response.output.find((i) => i.type === "message")?.content?.[0]?.text ?? "";
+        say(`    and in the Responses API: POST /v1/responses with {"type":"mcp","server_label":"everything"} ran ${call ? `${call.server_label}/${call.name}` : "no tool"}:\n  ${text}`);
+      }
       await showChatSession(origin, headers);
     }
   }

@@ -1,7 +1,8 @@
 import { setTimeout as wait } from "node:timers/promises";
 import { chatChunks, chatCompletion, toolCallChunks, type ChatRequest } from "./completions.ts";
 import { openAIError } from "./errors.ts";
-import { answer, chatId, sendJson, type Exchange } from "./routes.ts";
+import { sendJson } from "./replies.ts";
+import { answer, chatId, type Exchange } from "./routes.ts";
 import { streamChunks, streamEvents } from "./sse.ts";
 
 export type Behaviour =

@@ -105,7 +105,8 @@ export function scriptedChunks(id: string, req: ChatRequest, turn: ScriptedTurn)
   return streamOf(id, req, [{ role: "assistant", content: null }, ...heads, ...args], "tool_calls", turn.calls.length);
 }
 
-function splitArguments(json: string): string[] {
+/** Arguments in three pieces split mid-token, as a model streams them. */
+export function splitArguments(json: string): string[] {
   if (json.length < 4) return [json];
   const third = Math.ceil(json.length / 3);
   return [json.slice(0, third), json.slice(third, 2 * third), json.slice(2 * third)];

@@ -1,9 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { audioText, speech } from "./audio.ts";
 import { chatChunks, chatCompletion, embeddings, model, modelList, scriptedChunks, scriptedCompletion } from "./completions.ts";
-import { imageGeneration, moderation, response, streamResponse, textCompletion, textCompletionChunks } from "./more-apis.ts";
+import type { RecordedForm } from "./form.ts";
+import { imageGeneration, moderation, textCompletion, textCompletionChunks } from "./more-apis.ts";
+import { invalidUrl, missing, sendJson } from "./replies.ts";
+import type { ResponseStore } from "./response-store.ts";
+import { responses } from "./responses-routes.ts";
 import { scriptedTurn } from "./script.ts";
 import { openAIError } from "./errors.ts";
 import { streamChunks } from "./sse.ts";
+
+export { sendJson } from "./replies.ts";
 
 /** One request in flight, as the behaviours and routes see it. */
 export interface Exchange {
@@ -16,18 +23,13 @@ export interface Exchange {
   /** Aborts when the response closes, so pending delays stop with it. */
   signal: AbortSignal;
   models: string[];
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
-  res.end(text);
+  /** The parsed multipart body, when the request was multipart/form-data (then `body` is undefined). */
+  form?: RecordedForm;
+  /** This fake instance's kept responses. */
+  responses: ResponseStore;
 }
 
 export const chatId = (x: Exchange) => `chatcmpl-fake-${x.seq}`;
-
-const missing = (param: string) =>
-  openAIError(400, `Missing required parameter: '${param}'.`, "missing_required_parameter", param);
 
 /** The "ok" behaviour: what a healthy OpenAI upstream answers on each route. */
 export async function answer(x: Exchange): Promise<void> {
@@ -54,11 +56,7 @@ export async function answer(x: Exchange): Promise<void> {
     if (body?.input === undefined) return sendJson(res, 400, missing("input"));
     return sendJson(res, 200, embeddings(body));
   }
-  if (req.method === "POST" && path === "/v1/responses") {
-    if (body?.input === undefined) return sendJson(res, 400, missing("input"));
-    if (body.stream === true) return streamResponse(res, `resp_fake_${x.seq}`, body);
-    return sendJson(res, 200, response(`resp_fake_${x.seq}`, body));
-  }
+  if (path === "/v1/responses" || path.startsWith("/v1/responses/")) return responses(x);
   if (req.method === "POST" && path === "/v1/completions") {
     if (body?.prompt === undefined) return sendJson(res, 400, missing("prompt"));
     if (body.stream === true) return streamChunks(res, textCompletionChunks(`cmpl-fake-${x.seq}`, body), x.signal);
@@ -72,5 +70,8 @@ export async function answer(x: Exchange): Promise<void> {
     if (typeof body?.prompt !== "string") return sendJson(res, 400, missing("prompt"));
     return sendJson(res, 200, imageGeneration(body));
   }
-  sendJson(res, 404, openAIError(404, `Invalid URL (${req.method} ${path})`));
+  if (req.method === "POST" && path === "/v1/audio/transcriptions") return audioText(res, x.form, "transcribe", x.signal);
+  if (req.method === "POST" && path === "/v1/audio/translations") return audioText(res, x.form, "translate", x.signal);
+  if (req.method === "POST" && path === "/v1/audio/speech") return speech(res, body, x.signal);
+  invalidUrl(res, req.method ?? "GET", path);
 }

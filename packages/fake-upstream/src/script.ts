@@ -8,6 +8,9 @@
  * tools (AND: parallel calls in one turn); after the last group it answers in text: the SAY text, or
  * "done: " and the tool results it was given, in order, so a test sees what reached the model.
  * Everything is derived from the request alone: ids are call_<round>_<i>.
+ *
+ * One core reads the script; the chat and Responses adapters only say what, in their API's
+ * conversation, counts as the script, a round, a result and an offered tool.
  */
 import type { ChatRequest } from "./completions.ts";
 
@@ -19,34 +22,78 @@ export interface ScriptedCall {
 
 export type ScriptedTurn = { calls: ScriptedCall[] } | { text: string };
 
+/** What the core needs from a conversation, whatever the API. */
+export interface ScriptState {
+  /** The text of the last user message. */
+  script: string;
+  /** Tool-calling turns since that message. */
+  rounds: number;
+  /** The tool results since that message, in order. */
+  results: string[];
+  toolsOffered: boolean;
+}
+
+const SCRIPT = /^\s*(CALL|LOOP)\s/;
+
+/** The scripted turn, or undefined when the script is not one. */
+export function scriptTurn({ script, rounds, results, toolsOffered }: ScriptState): ScriptedTurn | undefined {
+  if (!SCRIPT.test(script)) return undefined;
+  const done = { text: `done: ${results.join(" | ")}` };
+  // Asked without tools (a gateway's last round after its limit): the model can only answer.
+  if (!toolsOffered) return done;
+
+  if (/^\s*LOOP\s/.test(script)) return { calls: parseGroup(script.replace(/^\s*LOOP\s+/, ""), rounds) };
+  const steps = script.replace(/^\s*CALL\s+/, "").split(/\s+THEN\s+/);
+  const groups = steps.filter((s) => !/^SAY\s/.test(s)).map((s) => s.replace(/^CALL\s+/, ""));
+  if (rounds < groups.length) return { calls: parseGroup(groups[rounds]!, rounds) };
+  const say = steps.find((s) => /^SAY\s/.test(s));
+  return say ? { text: say.replace(/^SAY\s+/, "") } : done;
+}
+
 interface Message {
   role?: string;
   content?: unknown;
   tool_calls?: unknown[];
 }
 
-const SCRIPT = /^\s*(CALL|LOOP)\s/;
-
-/** The scripted turn for this request, or undefined when its last user message is not a script. */
+/** Chat completions: rounds are assistant messages with tool_calls, results are `tool` messages. */
 export function scriptedTurn(req: ChatRequest): ScriptedTurn | undefined {
   const messages = req.messages as Message[];
   const lastUser = findLastIndex(messages, (m) => m.role === "user");
   if (lastUser < 0) return undefined;
-  const script = textOf(messages[lastUser]!.content);
-  if (!SCRIPT.test(script)) return undefined;
   const after = messages.slice(lastUser + 1);
-  const round = after.filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0).length;
-  const results = after.filter((m) => m.role === "tool").map((m) => textOf(m.content));
-  const done = { text: `done: ${results.join(" | ")}` };
-  // Asked without tools (a gateway's last round after its limit): the model can only answer.
-  if (!Array.isArray(req.tools) || req.tools.length === 0) return done;
+  return scriptTurn({
+    script: textOf(messages[lastUser]!.content),
+    rounds: after.filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0).length,
+    results: after.filter((m) => m.role === "tool").map((m) => textOf(m.content)),
+    toolsOffered: Array.isArray(req.tools) && req.tools.length > 0,
+  });
+}
 
-  if (/^\s*LOOP\s/.test(script)) return { calls: parseGroup(script.replace(/^\s*LOOP\s+/, ""), round) };
-  const steps = script.replace(/^\s*CALL\s+/, "").split(/\s+THEN\s+/);
-  const groups = steps.filter((s) => !/^SAY\s/.test(s)).map((s) => s.replace(/^CALL\s+/, ""));
-  if (round < groups.length) return { calls: parseGroup(groups[round]!, round) };
-  const say = steps.find((s) => /^SAY\s/.test(s));
-  return say ? { text: say.replace(/^SAY\s+/, "") } : done;
+interface Item {
+  type?: string;
+  role?: string;
+  content?: unknown;
+  output?: unknown;
+}
+
+/**
+ * Responses: the conversation is a list of items (a string input is one user message); a round is
+ * a run of consecutive function_call items, results are function_call_output items, and only
+ * `{type: "function"}` tools count as offered (the model cannot call a built-in tool by script).
+ */
+export function scriptedResponseTurn(items: Item[], tools: unknown): ScriptedTurn | undefined {
+  const isUser = (i: Item) => i.role === "user" && (i.type === undefined || i.type === "message");
+  const lastUser = findLastIndex(items, isUser);
+  if (lastUser < 0) return undefined;
+  const after = items.slice(lastUser + 1);
+  const rounds = after.filter((item, i) => item.type === "function_call" && after[i - 1]?.type !== "function_call").length;
+  return scriptTurn({
+    script: textOf(items[lastUser]!.content),
+    rounds,
+    results: after.filter((i) => i.type === "function_call_output").map((i) => textOf(i.output)),
+    toolsOffered: Array.isArray(tools) && tools.some((t) => (t as { type?: unknown })?.type === "function"),
+  });
 }
 
 /** `name {json} AND name {json}`: the JSON may hold spaces, braces and the word AND inside strings. */

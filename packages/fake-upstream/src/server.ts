@@ -4,15 +4,21 @@ import type { AddressInfo } from "node:net";
 import { BehaviourSchedule, perform, type Behaviour } from "./behaviours.ts";
 import { DEFAULT_MODELS } from "./completions.ts";
 import { openAIError } from "./errors.ts";
-import { sendJson } from "./routes.ts";
+import { isMultipart, parseForm, type RecordedForm } from "./form.ts";
+import { sendJson } from "./replies.ts";
+import { ResponseStore } from "./response-store.ts";
 
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
-  /** Parsed JSON, or undefined when the body was empty or not JSON. */
+  /** Parsed JSON, or undefined when the body was empty, not JSON, or multipart. */
   body: any;
+  /** The body as utf8 text (lossy for binary bodies: rawBytes has them exactly). */
   rawBody: string;
+  rawBytes: Buffer;
+  /** A multipart/form-data body: its text fields, and its files as name, type, size and hash. */
+  form?: RecordedForm;
   /** performance.now() when the request arrived. */
   receivedAt: number;
   /** performance.now() when the response closed (finished, reset or abandoned). */
@@ -41,16 +47,28 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** The body as the routes read it: multipart as a form, anything else as JSON when it has any. */
+async function parseBody(recorded: RecordedRequest, contentType: string | undefined): Promise<boolean> {
+  try {
+    if (isMultipart(contentType)) recorded.form = await parseForm(recorded.rawBytes, contentType!);
+    else if (recorded.rawBody) recorded.body = JSON.parse(recorded.rawBody);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const models = opts.models ?? DEFAULT_MODELS;
   const requests: RecordedRequest[] = [];
   const schedule = new BehaviourSchedule();
+  const responses = new ResponseStore();
   // Emits on every new request and every close, so waiters re-check their condition.
   const changes = new EventEmitter().setMaxListeners(0);
 
@@ -58,7 +76,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const path = new URL(req.url ?? "/", "http://fake").pathname;
     const { method = "GET", headers } = req;
     const recorded: RecordedRequest = {
-      method, path, headers, body: undefined, rawBody: "", receivedAt: performance.now(), aborted: false,
+      method, path, headers, body: undefined, rawBody: "", rawBytes: Buffer.alloc(0), receivedAt: performance.now(), aborted: false,
     };
     const closed = new AbortController();
     res.once("close", () => {
@@ -67,13 +85,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       closed.abort();
       changes.emit("change");
     });
-    recorded.rawBody = await readBody(req);
-    let malformed = false;
-    try {
-      if (recorded.rawBody) recorded.body = JSON.parse(recorded.rawBody);
-    } catch {
-      malformed = true;
-    }
+    recorded.rawBytes = await readBody(req);
+    recorded.rawBody = recorded.rawBytes.toString("utf8");
+    const malformed = !(await parseBody(recorded, headers["content-type"]));
     requests.push(recorded);
     changes.emit("change");
 
@@ -82,9 +96,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       return sendJson(res, 401, openAIError(401, "Incorrect API key provided.", "invalid_api_key"));
     }
     if (malformed) {
-      return sendJson(res, 400, openAIError(400, "We could not parse the JSON body of your request."));
+      const what = isMultipart(headers["content-type"]) ? "multipart form" : "JSON body";
+      return sendJson(res, 400, openAIError(400, `We could not parse the ${what} of your request.`));
     }
-    const x = { req, res, path, body: recorded.body, seq: requests.length, signal: closed.signal, models };
+    const x = { req, res, path, body: recorded.body, form: recorded.form, seq: requests.length, signal: closed.signal, models, responses };
     await perform(schedule.next(path), x);
   }
 
@@ -126,8 +141,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     requests,
     enqueue: (path, ...behaviours) => schedule.enqueue(path, behaviours),
     setDefault: (path, behaviour) => schedule.setDefault(path, behaviour),
+    /** Forgets the queued behaviours, the recorded requests and the kept responses. */
     reset() {
       schedule.clear();
+      responses.clear();
       requests.length = 0; // In place: callers may hold the array.
     },
     waitForRequests: (n, timeoutMs = 5000) =>

@@ -41,6 +41,8 @@ test("npm start's script shows the gateway and the MCP server answering on the o
     assert.match(stderr, /1\/3 The gateway answered over HTTP \(model mcpgw-offline-demo\):\n\s+\[offline demo\].*Hello from npm start!/);
     assert.match(stderr, /2\/3 The model mcp-gateway used MCP tools \(servers: everything ready; calls: everything\/echo \(ok, [\d.]+ ms\)\):\n\s+\[offline demo\] The tool answered: Echo: Please use echo to say hello from the tool loop/);
     assert.match(stderr, /and as REST: POST \/tools\/everything\/echo answered 200: "Echo: hello over REST"/);
+    // The Responses API's own mcp tool, run by the gateway for the demo model (which knows only functions).
+    assert.match(stderr, /and in the Responses API: POST \/v1\/responses with \{"type":"mcp","server_label":"everything"\} ran everything\/echo:\n\s+\[offline demo\] The tool answered: Echo: Please use echo to say hello from the Responses API/);
     // The second reply is the demo model's plain answer; the session holds both turns, the tool's included.
     assert.match(stderr, /and in a chat session \(POST \/chat, chat_[\w-]+\)[^\n]*\n\s+you> echo hello from a chat session\n\s+\[offline demo\] The tool answered: Echo: echo hello from a chat session\n\s+you> and this is the second message\n\s+\[offline demo\][^\n]*and this is the second message[^\n]*\n\s+\(the session holds 6 messages/);
     assert.match(stderr, /3\/3 The MCP server \(tools: chat_completion, list_models\) answered chat_completion through the gateway:\n\s+\[offline demo\].*Hello from an MCP client!/);

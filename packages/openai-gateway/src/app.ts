@@ -26,6 +26,10 @@ import { createLimitStore } from "./limits/store.ts";
 import type { LimitStore } from "./limits/types.ts";
 import { dashboardRoutes } from "./http/routes/dashboard.ts";
 import { moreEndpointsRoutes } from "./http/routes/v1/more-endpoints.ts";
+import { responsesRoutes } from "./http/routes/v1/responses.ts";
+import { audioRoutes } from "./http/routes/v1/audio.ts";
+import { createResponseDirectory } from "./responses/directory.ts";
+import { createResponsesMcpLoop } from "./responses/mcp-loop.ts";
 import { usageRoutes } from "./http/routes/usage.ts";
 import type { UsageRecorder } from "./usage/recorder.ts";
 import { createUsageRecorder } from "./usage/store.ts";
@@ -126,6 +130,17 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     resultLimitBytes: config.tools.resultLimitBytes,
     keepaliveMs: config.tools.keepaliveMs,
   });
+  const directory = createResponseDirectory();
+  const mcpLoop = createResponsesMcpLoop({
+    forwarder,
+    registry,
+    directory,
+    metrics,
+    scrub: upstream.scrub,
+    totalMs: config.timeouts.totalMs,
+    resultLimitBytes: config.tools.resultLimitBytes,
+    keepaliveMs: config.tools.keepaliveMs,
+  });
   // Limits, budgets and usage records (limits/, usage/): their stores open before any route is
   // registered (plugins load in order), so the routes below get them ready; a request's meter
   // settles its reservation and writes its usage row when it ends.
@@ -189,6 +204,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     chatCompletionsRoute(v1, { completions, toolLoop, toolModels: config.toolModels, admission });
     embeddingsRoute(v1, { completions, admission });
     moreEndpointsRoutes(v1, { completions, admission });
+    responsesRoutes(v1, { completions, admission, router, directory, registry, mcpLoop });
+    await v1.register(audioRoutes, { completions, admission, uploadLimitBytes: config.server.uploadLimitBytes, bodyTimeoutMs: config.server.bodyTimeoutMs });
   });
   app.register(async (mcp) =>
     mcpRoutes(mcp, {

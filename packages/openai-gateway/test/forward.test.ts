@@ -204,7 +204,7 @@ describe("streams", () => {
     const first = await forwarder.forward(request({ stream: true, addsStreamUsage: true }));
     assert.equal(first.stream?.usageAdded, false);
     await forwarder.forward(request({ stream: true, addsStreamUsage: true }));
-    assert.deepEqual(a.seen.map((r) => JSON.parse(r.body!).stream_options !== undefined), [true, false, false]);
+    assert.deepEqual(a.seen.map((r) => JSON.parse(r.body as string).stream_options !== undefined), [true, false, false]);
     assert.equal(a.streamUsage, false);
   });
 

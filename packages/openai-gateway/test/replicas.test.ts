@@ -44,7 +44,12 @@ before(async () => {
     usage: { store: postgres.url },
   };
   const env = { UPSTREAM_KEY: "sk-rep-upstream-0123456789", RPM: KEYS.rpm, BUDGET: KEYS.budget, CONC: KEYS.conc, LOCAL: KEYS.local, ADMIN: KEYS.admin };
-  [a, b] = await Promise.all([startGateway({ env, config }), startGateway({ env, config })]);
+  // Both kept even when one fails to start, so that after() stops the other: a process left
+  // running would hold this test file open for good.
+  const started = await Promise.allSettled([startGateway({ env, config }), startGateway({ env, config })]);
+  [a, b] = started.map((s) => (s.status === "fulfilled" ? s.value : undefined)) as [GatewayProcess, GatewayProcess];
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
   // The shipped nginx.conf, pointed at these two processes and kept inside its temp folder.
   const port = await freePort();
   const conf = readFileSync(join(PACKAGE_DIR, "../../deploy/replicas/nginx.conf"), "utf8")

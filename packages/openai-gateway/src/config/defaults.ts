@@ -4,6 +4,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** OpenAI's own limit on an audio file. */
+export const DEFAULT_UPLOAD_LIMIT_BYTES = 25 * 1024 * 1024;
 // Far above any chat or embeddings answer, low enough that a runaway upstream cannot exhaust memory.
 export const DEFAULT_RESPONSE_LIMIT_BYTES = 32 * 1024 * 1024;
 export { DEFAULT_JSON_DEPTH_LIMIT } from "@mcpgw/openai-protocol";

@@ -75,6 +75,8 @@ export interface ServerSettings {
   host: string;
   port: number;
   bodyLimitBytes: number;
+  /** Largest multipart upload (audio transcriptions and translations), spooled to disk as it arrives. */
+  uploadLimitBytes: number;
   /** The largest non-streaming upstream answer held in memory. */
   responseLimitBytes: number;
   jsonDepthLimit: number;

@@ -6,6 +6,7 @@
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEMO_MODEL } from "../config/defaults.ts";
+import { demoResponse, type DemoResponsesBody } from "./demo-responses.ts";
 import { demoToolTurn } from "./demo-tools.ts";
 import type { ProviderClient, UpstreamRequest, UpstreamResponse } from "./types.ts";
 
@@ -27,14 +28,17 @@ export function createDemoProvider(name: string): ProviderClient {
     name,
     streamUsage: true,
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+      if (req.body !== undefined && typeof req.body !== "string") return notServed(req.path);
       const body: ChatBody = req.body ? JSON.parse(req.body) : {};
       if (req.path === "/models") {
         return json(200, { object: "list", data: [{ id: DEMO_MODEL, object: "model", created: CREATED, owned_by: "mcpgw-offline-demo" }] });
       }
       if (req.path === "/embeddings") return json(200, embeddings(body));
-      if (req.path !== "/chat/completions") {
-        return json(404, { error: { message: `The offline demo does not serve ${req.path}.`, type: "not_found_error", param: null, code: null } });
+      if (req.path === "/responses") {
+        const made = demoResponse(`resp_demo_${++counter}`, body as DemoResponsesBody, (messages) => answer({ messages }), req.signal);
+        return made.json ? json(200, made.json) : { statusCode: 200, headers: { "content-type": "text/event-stream" }, body: made.stream! };
       }
+      if (req.path !== "/chat/completions") return notServed(req.path);
       const id = `chatcmpl-demo-${++counter}`;
       const turn = demoToolTurn(body.messages ?? [], body.tools);
       if (turn && "call" in turn) return toolCall(id, turn.call, body);
@@ -55,6 +59,10 @@ export function createDemoProvider(name: string): ProviderClient {
       };
     },
   };
+}
+
+function notServed(path: string): UpstreamResponse {
+  return json(404, { error: { message: `The offline demo does not serve ${path.replace(/\?.*$/, "")}.`, type: "not_found_error", param: null, code: null } });
 }
 
 /** The demo's call of a tool, whole or as a stream (the name first, then the arguments). */

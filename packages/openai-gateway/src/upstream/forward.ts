@@ -9,6 +9,7 @@
  * `x-should-retry: false`: the gateway has retried already, and a client SDK that retries on top
  * multiplies the upstream generations (3 gateway attempts x 4 client attempts = 12).
  */
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decideRetry, isRetryableStatus, recordLookup, type Failure, type Scrubber } from "@mcpgw/openai-protocol";
 import type { FastifyBaseLogger } from "fastify";
@@ -17,7 +18,7 @@ import { GatewayError, upstreamBadResponse } from "../errors.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { UpstreamEvents, type EventBatch } from "./stream-events.ts";
 import { readCapped, readUpTo } from "./read-body.ts";
-import type { ProviderClient, UpstreamHeaders } from "./types.ts";
+import type { ProviderClient, UpstreamBody, UpstreamHeaders, UpstreamMethod } from "./types.ts";
 import { errorFromException, errorFromUpstream } from "./upstream-errors.ts";
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -30,11 +31,16 @@ export interface ForwardRequest {
   targets: Target[];
   /** The public model name, for the fallback metric. */
   model: string;
-  method: "GET" | "POST";
+  method: UpstreamMethod;
   path: string;
   /** The body for one target; with `streamUsage`, asking for usage on the stream. */
-  bodyFor(target: Target, opts: { streamUsage: boolean }): string | undefined;
+  bodyFor(target: Target, opts: { streamUsage: boolean }): UpstreamBody | undefined;
   stream: boolean;
+  /**
+   * Not streaming, and relayed as it comes (binary audio) rather than read whole: returned once the
+   * upstream's 2xx headers arrive, so only what fails before them is retried.
+   */
+  raw?: boolean;
   /** The client did not ask for usage on its stream itself: the gateway asks for it, where the provider takes it. */
   addsStreamUsage: boolean;
   requestId: string;
@@ -50,6 +56,8 @@ export interface Forwarded {
   contentType: string;
   /** Non-streaming: the whole response body, scrubbed. */
   body?: Buffer;
+  /** `raw`: the body as it comes, and its length when the upstream said it. */
+  raw?: { body: Readable; length: number | undefined };
   /** Streaming: the stream with its first events read, and whether the gateway asked for its usage (to strip it again). */
   stream?: { events: UpstreamEvents; first: EventBatch; usageAdded: boolean };
 }
@@ -94,7 +102,11 @@ export function createForwarder(deps: {
         const failure = { status: res.statusCode, header: recordLookup(res.headers) };
         return { error, failure, retryable: res.statusCode >= 400, fallback: !isClientFault(res.statusCode) };
       }
-      const contentType = plainContentType(res.headers, req.stream ? "text/event-stream" : "application/json", scrub);
+      const contentType = plainContentType(res.headers, req.stream ? "text/event-stream" : req.raw ? "application/octet-stream" : "application/json", scrub);
+      if (req.raw) {
+        const length = Number(res.headers["content-length"]);
+        return { ok: { target, contentType, raw: { body: res.body, length: Number.isSafeInteger(length) && length >= 0 ? length : undefined } } };
+      }
       if (!req.stream) {
         const { bytes, overflow } = await readUpTo(res.body, deps.responseLimitBytes);
         if (overflow) {

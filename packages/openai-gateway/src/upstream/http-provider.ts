@@ -2,6 +2,7 @@
  * An upstream reached over HTTP through one shared keep-alive pool (undici Agent). Builds the URL
  * and credentials for its provider type; the upstream key lives here and nowhere it could be echoed.
  */
+import type { Readable } from "node:stream";
 import type { Agent } from "undici";
 import type { ProviderConfig, Timeouts } from "../config/types.ts";
 import type { ProviderClient, UpstreamRequest, UpstreamResponse } from "./types.ts";
@@ -18,11 +19,13 @@ export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeo
 
   const pathFor = (req: UpstreamRequest): string => {
     if (provider.type !== "azure") return basePath + req.path;
-    const version = `api-version=${encodeURIComponent(provider.apiVersion)}`;
-    if (req.path === "/models") return `${basePath}/openai/models?${version}`;
-    // Azure's Responses API is not per deployment: the deployment is the body's model.
-    if (req.path === "/responses") return `${basePath}/openai/responses?${version}`;
-    return `${basePath}/openai/deployments/${encodeURIComponent(req.model)}${req.path}?${version}`;
+    const [path, query] = splitQuery(req.path);
+    const search = `?api-version=${encodeURIComponent(provider.apiVersion)}${query ? `&${query}` : ""}`;
+    if (path === "/models") return `${basePath}/openai/models${search}`;
+    // Azure's Responses API is not per deployment: the deployment is the body's model (and a
+    // stored response is found by its id alone).
+    if (path === "/responses" || path.startsWith("/responses/")) return `${basePath}/openai${path}${search}`;
+    return `${basePath}/openai/deployments/${encodeURIComponent(req.model)}${path}${search}`;
   };
 
   return {
@@ -30,13 +33,21 @@ export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeo
     streamUsage: provider.streamUsage,
     async send(req): Promise<UpstreamResponse> {
       const headers: Record<string, string> = { ...fixedHeaders, "x-request-id": req.requestId };
-      if (req.body !== undefined) headers["content-type"] = "application/json";
+      let body: string | Readable | null = null;
+      if (typeof req.body === "string") {
+        headers["content-type"] = "application/json";
+        body = req.body;
+      } else if (req.body) {
+        headers["content-type"] = req.body.contentType;
+        headers["content-length"] = String(req.body.length);
+        body = req.body.open();
+      }
       const res = await agent.request({
         origin,
         path: pathFor(req),
         method: req.method,
         headers,
-        body: req.body ?? null,
+        body,
         signal: req.signal,
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
@@ -44,4 +55,9 @@ export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeo
       return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     },
   };
+}
+
+function splitQuery(path: string): [string, string] {
+  const at = path.indexOf("?");
+  return at < 0 ? [path, ""] : [path.slice(0, at), path.slice(at + 1)];
 }

@@ -8,13 +8,28 @@ export interface UpstreamResponse {
   body: Readable;
 }
 
+export type UpstreamMethod = "GET" | "POST" | "DELETE";
+
+/**
+ * A body that is not JSON (a multipart upload): made anew from where it is kept for each attempt,
+ * so a retry or the fallback target sends it again without it ever being held in memory.
+ */
+export interface StreamBody {
+  contentType: string;
+  length: number;
+  open(): Readable;
+}
+
+/** JSON text, or a body streamed from elsewhere. */
+export type UpstreamBody = string | StreamBody;
+
 export interface UpstreamRequest {
-  method: "GET" | "POST";
-  /** OpenAI API path below the base URL: /chat/completions, /embeddings, /models. */
+  method: UpstreamMethod;
+  /** OpenAI API path below the base URL, with its query if any: /chat/completions, /responses/resp_1/input_items?limit=5. */
   path: string;
   /** The model the target names (Azure puts it in the URL as the deployment). */
   model: string;
-  body?: string | undefined;
+  body?: UpstreamBody | undefined;
   requestId: string;
   signal: AbortSignal;
 }

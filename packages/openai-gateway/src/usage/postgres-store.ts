@@ -23,7 +23,10 @@ export class PostgresUsageStore implements UsageStore {
     // An idle client's error (the server restarted) is reported here instead of crashing the process; the pool replaces it.
     pool.on("error", () => {});
     try {
-      await pool.query(USAGE_TABLE);
+      // Replicas starting together on an empty database would race in CREATE TABLE IF NOT EXISTS
+      // (Postgres then fails one with a duplicate pg_type row): one at a time, under a lock that
+      // the statements' one implicit transaction holds and releases.
+      await pool.query(`SELECT pg_advisory_xact_lock(hashtext('mcpgw.usage_records'));\n${USAGE_TABLE}`);
     } catch (err) {
       await pool.end().catch(() => {});
       throw new Error(`usage.store: cannot use Postgres at ${redact(url)}: ${(err as Error).message}`);

@@ -8,6 +8,7 @@ export const serverSection = z
     host: z.string().min(1).optional(),
     port: z.number().int().min(0).max(65535).optional(),
     bodyLimitBytes: z.number().int().positive().optional(),
+    uploadLimitBytes: z.number().int().positive().optional(),
     responseLimitBytes: z.number().int().positive().optional(),
     jsonDepthLimit: z.number().int().min(2).max(1000).optional(),
     headersTimeoutMs: duration.optional(),

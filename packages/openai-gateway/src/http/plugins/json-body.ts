@@ -127,11 +127,11 @@ function parse(body: Buffer, depthLimit: number): unknown {
   return value;
 }
 
-const tooLarge = (limit: number) =>
+export const tooLarge = (limit: number) =>
   new GatewayError(413, `The request body is larger than this gateway accepts (${limit} bytes).`, { code: "request_too_large" });
 
 /** Reads and drops what the client still sends after the 413, then closes a connection that has not ended by itself. */
-function linger(req: IncomingMessage): void {
+export function linger(req: IncomingMessage): void {
   lingering.add(req);
   const socket = req.socket;
   const close = () => socket.destroy();

@@ -15,7 +15,7 @@ export function rootRoute(app: FastifyInstance, welcome: Welcome): void {
     service: "openai-gateway",
     version: welcome.version,
     endpoints: {
-      ...(welcome.v1 ? { models: "/v1/models", chat_completions: "/v1/chat/completions", chat: "/chat" } : {}),
+      ...(welcome.v1 ? { models: "/v1/models", chat_completions: "/v1/chat/completions", responses: "/v1/responses", chat: "/chat" } : {}),
       ...(welcome.tools() ? { tools: "/tools/openapi.json", tools_docs: "/tools/docs" } : {}),
       health: "/health",
       ready: "/ready",

@@ -1,5 +1,5 @@
 /**
- * POST /v1/responses, /v1/completions, /v1/moderations and /v1/images/generations: relayed as chat
+ * POST /v1/completions, /v1/moderations and /v1/images/generations: relayed as chat
  * completions are (keys and model allow-lists, aliases and fallback, the retry rule, timeouts,
  * client disconnect, limits, usage), with the model rewritten per target and every other field
  * passed through untouched. What differs per endpoint is declared here: the fields it needs, whether
@@ -19,8 +19,7 @@ interface Endpoint {
   estimate(body: Body): Estimate;
   /**
    * On a stream, the gateway asks for usage itself (stream_options.include_usage, stripped again
-   * unless the client asked): text completions take it as chat does; the Responses API always
-   * reports usage in its response.completed event.
+   * unless the client asked), as text completions take it as chat does.
    */
   addsStreamUsage: boolean;
 }
@@ -30,12 +29,6 @@ const cap = (...values: unknown[]) => values.find((v): v is number => typeof v =
 const model = z.string().min(1);
 
 const ENDPOINTS: Endpoint[] = [
-  {
-    path: "/responses",
-    schema: z.looseObject({ model, input: z.union([z.string(), z.array(z.unknown())]) }),
-    estimate: (b) => ({ prompt: size(b.input) + size(b.instructions), completion: cap(b.max_output_tokens) }),
-    addsStreamUsage: false,
-  },
   {
     path: "/completions",
     schema: z.looseObject({ model, prompt: z.union([z.string(), z.array(z.unknown())]) }),
