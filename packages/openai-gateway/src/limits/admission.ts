@@ -109,11 +109,15 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       // Nothing to settle and nowhere to record: the request's path carries no meter at all.
       if (!grant && !deps.recorder) return;
       const meter = (request.meter = new RequestMeter());
-      // 'finish': the whole answer went out (writableFinished says false for Fastify's inject, which
-      // the in-process MCP tools use, though its answer is whole).
-      let finished = false;
-      reply.raw.once("finish", () => (finished = true));
-      reply.raw.once("close", () => {
+      // Recorded once the answer is whole, else at 'close' (cut short). Whole is 'prefinish': end()
+      // has put the last bytes in the socket's buffer, so the client cannot have read them yet and
+      // its next request (/usage included) finds the row; 'finish' comes only once the write is
+      // done, which can be after that next request has been read. 'finish' too, for Fastify's
+      // inject (the in-process MCP tools), whose writableFinished says false though its answer is whole.
+      let recorded = false;
+      const record = (finished: boolean) => {
+        if (recorded) return;
+        recorded = true;
         const used = meter.result(estimate.prompt, finished);
         const served = used.served;
         const cost = PriceTable.costOf(prices.priceOf(...(served ? [served.model] : []), model), used);
@@ -135,7 +139,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
           status: finished ? reply.statusCode : 499,
           partial: used.partial,
         });
-      });
+      };
+      reply.raw.once("prefinish", () => record(true));
+      reply.raw.once("finish", () => record(true));
+      reply.raw.once("close", () => record(false));
     },
   };
   return admission;

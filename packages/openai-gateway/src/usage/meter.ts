@@ -44,8 +44,10 @@ export class RequestMeter {
 
   /** `finished`: the answer went out whole; `promptEstimate`: the prompt's tokens as reserved. */
   result(promptEstimate: number, finished: boolean): Metered {
-    const known = tokensOf(this.#usage) ?? { prompt: 0, cached: 0, completion: 0 };
     const tap = this.#tap;
+    // A stream whose usage came but whose relay has not returned yet (the answer ends as its last
+    // bytes go out, before `streamed`): its usage is the tap's.
+    const known = tokensOf(tap?.usage ? addUsage(this.#usage, tap.usage) : this.#usage) ?? { prompt: 0, cached: 0, completion: 0 };
     if (tap && !tap.usage && tap.events > 0) {
       return { prompt: known.prompt + promptEstimate, cached: known.cached, completion: known.completion + tap.events, partial: !finished, served: this.#served };
     }

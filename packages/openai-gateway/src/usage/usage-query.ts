@@ -22,7 +22,8 @@ export function parseUsageParams(raw: Record<string, unknown>, now: number): Usa
     if (typeof v !== "string") throw badRequest(`Give '${name}' once.`, name, "invalid_value");
     return v;
   };
-  const to = time(text("to"), "to") ?? now;
+  // `to` is exclusive: by default the millisecond of now is in, so a request that ended just now is too.
+  const to = time(text("to"), "to") ?? now + 1;
   const from = time(text("from"), "from") ?? to - 30 * DAY_MS;
   if (from >= to) throw badRequest("'from' must be before 'to'.", "from", "invalid_value");
   const groupBy = (text("group_by") ?? "key,model").split(",").map((g) => g.trim()).filter(Boolean);
