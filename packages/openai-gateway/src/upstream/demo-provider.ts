@@ -28,8 +28,8 @@ export function createDemoProvider(name: string): ProviderClient {
     name,
     streamUsage: true,
     async send(req: UpstreamRequest): Promise<UpstreamResponse> {
-      if (req.body !== undefined && typeof req.body !== "string") return notServed(req.path);
-      const body: ChatBody = req.body ? JSON.parse(req.body) : {};
+      if (req.body !== undefined && typeof req.body !== "string" && !Buffer.isBuffer(req.body)) return notServed(req.path);
+      const body: ChatBody = req.body ? JSON.parse(req.body.toString()) : {};
       if (req.path === "/models") {
         return json(200, { object: "list", data: [{ id: DEMO_MODEL, object: "model", created: CREATED, owned_by: "mcpgw-offline-demo" }] });
       }

@@ -33,8 +33,8 @@ export function createHttpProvider(provider: ProviderConfig, agent: Agent, timeo
     streamUsage: provider.streamUsage,
     async send(req): Promise<UpstreamResponse> {
       const headers: Record<string, string> = { ...fixedHeaders, "x-request-id": req.requestId };
-      let body: string | Readable | null = null;
-      if (typeof req.body === "string") {
+      let body: string | Buffer | Readable | null = null;
+      if (typeof req.body === "string" || Buffer.isBuffer(req.body)) {
         headers["content-type"] = "application/json";
         body = req.body;
       } else if (req.body) {

@@ -20,8 +20,8 @@ export interface StreamBody {
   open(): Readable;
 }
 
-/** JSON text, or a body streamed from elsewhere. */
-export type UpstreamBody = string | StreamBody;
+/** JSON text (or its bytes), or a body streamed from elsewhere. */
+export type UpstreamBody = string | Buffer | StreamBody;
 
 export interface UpstreamRequest {
   method: UpstreamMethod;

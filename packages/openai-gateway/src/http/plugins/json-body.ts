@@ -36,6 +36,14 @@ const LINGER_MS = 30_000;
 const LINGER_IDLE_MS = 5_000;
 const lingering = new WeakSet<IncomingMessage>();
 
+const rawBodies = new WeakMap<IncomingMessage, Buffer>();
+
+/**
+ * The request's JSON body as it came, when it parsed: what a route sends upstream unchanged when
+ * it changes nothing (see upstream/passthrough-body.ts), instead of serialising the parsed value again.
+ */
+export const rawJsonOf = (req: IncomingMessage): Buffer | undefined => rawBodies.get(req);
+
 /** Whether a body error's response may keep the connection (its body is being drained): the error handler asks. */
 export const keepsConnection = (req: IncomingMessage): boolean => lingering.has(req);
 
@@ -98,11 +106,13 @@ function readJson(req: IncomingMessage, opts: JsonBodyOptions, reading: Set<Read
   const onEnd = () => {
     stop();
     let value: unknown;
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     try {
-      value = parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), opts.jsonDepthLimit);
+      value = parse(bytes, opts.jsonDepthLimit);
     } catch (err) {
       return done(err as GatewayError);
     }
+    rawBodies.set(req, bytes);
     done(null, value);
   };
   const onError = (err: Error) => {

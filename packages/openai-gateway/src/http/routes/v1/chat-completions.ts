@@ -5,6 +5,7 @@ import type { Completions } from "../../../chat/completion.ts";
 import type { ToolLoop, ToolLoopCall } from "../../../chat/tool-loop.ts";
 import type { ToolModelSettings } from "../../../config/types.ts";
 import type { Admission } from "../../../limits/admission.ts";
+import { passthroughBody } from "../../../upstream/passthrough-body.ts";
 import { parseBody } from "../validate-body.ts";
 
 const chatRequest = z.looseObject({
@@ -34,6 +35,7 @@ export function chatCompletionsRoute(
       clientWantsUsage,
       // Usage is asked for on streams (where the provider takes it) so tokens are counted per key; stripped again unless the client asked.
       bodyFor: (target, { streamUsage }) =>
+        passthroughBody(request.raw, body, target.model, { addStreamUsage: streamUsage }) ??
         JSON.stringify(streamUsage ? { ...body, model: target.model, stream_options: { ...body.stream_options, include_usage: true } } : { ...body, model: target.model }),
     });
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
 import type { Admission } from "../../../limits/admission.ts";
+import { passthroughBody } from "../../../upstream/passthrough-body.ts";
 import { parseBody } from "../validate-body.ts";
 
 const embeddingsRequest = z.looseObject({
@@ -19,7 +20,7 @@ export function embeddingsRoute(app: FastifyInstance, deps: { completions: Compl
       model: body.model,
       stream: false,
       clientWantsUsage: false,
-      bodyFor: (target) => JSON.stringify({ ...body, model: target.model }),
+      bodyFor: (target) => passthroughBody(request.raw, body, target.model, { addStreamUsage: false }) ?? JSON.stringify({ ...body, model: target.model }),
     });
   });
 }
