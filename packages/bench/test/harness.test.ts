@@ -72,7 +72,7 @@ test("all five scenarios have figures for every available contestant", () => {
   assert.equal(mcp.coldStart.ours.samplesMs.length, mcp.coldStart.runs);
   assert.equal(mcp.coldStart.serverEverything.samplesMs.length, mcp.coldStart.runs);
   assert.ok(mcp.toolCall.mcp.p50Ms > 0 && mcp.toolCall.direct.p50Ms > 0);
-  assert.equal(results.targets.length, 11);
+  assert.equal(results.targets.length, 9);
 });
 
 test("the limits scenario measures every configuration, or says why not; none is refused or fails under load", () => {
