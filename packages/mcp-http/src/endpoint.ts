@@ -1,6 +1,7 @@
 /**
  * One MCP endpoint over Streamable HTTP (POST, GET and DELETE on one path), with what the SDK's
- * StreamableHTTPServerTransport leaves to the application:
+ * Streamable HTTP transport leaves to the application (its web-standard one, bridged to Node by
+ * node-bridge.ts):
  *
  * - Host and Origin checked first (request-guard.ts), then the caller's key (`authenticate`): a 401
  *   carries `WWW-Authenticate: Bearer realm=...` and no OAuth metadata is served, so a client with a
@@ -17,9 +18,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isInitializeRequest, type InitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BoundedEventStore } from "./event-store.ts";
+import { handleNodeRequest } from "./node-bridge.ts";
 import { refusal, type GuardPolicy } from "./request-guard.ts";
 
 /** Who is calling, once authenticated: sessions are bound to `id`. */
@@ -29,7 +31,7 @@ export interface Caller {
 
 /** The server a new session gets. Anything with connect/close, as McpServer and Server have. */
 export interface SessionServer {
-  connect(transport: StreamableHTTPServerTransport): Promise<void>;
+  connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void>;
   close(): Promise<void>;
   readonly server?: Server;
 }
@@ -56,7 +58,7 @@ export interface EndpointOptions<C extends Caller> extends GuardPolicy {
 interface Session<C extends Caller> {
   id: string;
   caller: C;
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   server: SessionServer;
   /** Requests and streams of this session still open. */
   open: number;
@@ -117,7 +119,7 @@ export class McpHttpEndpoint<C extends Caller> {
       session.open--;
       session.lastSeen = Date.now();
     });
-    await session.transport.handleRequest(req, res, parsedBody);
+    await handleNodeRequest(session.transport, req, res, parsedBody);
   }
 
   /** Ends every session (their streams close, their calls in flight are cancelled). */
@@ -134,7 +136,7 @@ export class McpHttpEndpoint<C extends Caller> {
       if (victim) await this.#end(victim, "maxSessions");
     }
     const id = randomUUID();
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: new BoundedEventStore(this.#opts.eventsPerSession),
       ...(this.#opts.keepAliveMs !== undefined ? { keepAliveMs: this.#opts.keepAliveMs } : {}),
