@@ -7,7 +7,9 @@
  *   npm run bench -- --quick            seconds; proves the harness end to end (written to a temp dir)
  *   npm run bench -- --only sequential,saturation --contestants direct,mcpgw,portkey
  *   npm run bench -- --only limits --contestants direct,mcpgw --out /tmp/limits   what limits cost (memory and Redis stores), ~2 min
+ *   npm run bench -- --only shapes --out /tmp/shapes   request and answer sizes, chunked answers, in-process and HTTPS upstreams, ~4 min
  *   npm run bench -- --baseline ../before/packages/openai-gateway --out /tmp/ab   our gateway before and after a change
+ *   npm run bench -- --only toolloop,mcphttp,resttools,coldstart10 --contestants direct,mcpgw --out /tmp/toolpaths   the tool paths (issue 16), ~3 min
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,13 +29,15 @@ import { runLimits } from "./scenarios/limits.ts";
 import { runMemory } from "./scenarios/memory.ts";
 import { runSaturation } from "./scenarios/saturation.ts";
 import { runSequential } from "./scenarios/sequential.ts";
+import { runShapes } from "./scenarios/shapes.ts";
 import { runStreaming } from "./scenarios/streaming.ts";
+import { runToolPaths, TOOL_PATH_SCENARIOS } from "./scenarios/tool-paths.ts";
 import { judgeTargets } from "./targets.ts";
 import type { BenchResults, Contestant, ContestantSpec, StartContext } from "./types.ts";
 import { PACED_INTERVAL_MS, STREAM_CHUNKS } from "./upstream/constants.ts";
 import { startUpstream } from "./upstream/start-upstream.ts";
 
-const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp", "limits"] as const;
+const SCENARIOS = ["sequential", "saturation", "streaming", "memory", "mcp", "limits", "shapes"] as const;
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 // The contestant gets core 0 to itself; the upstream, the load generator and this process share core 1.
 const CONTESTANT_CPU = 0;
@@ -51,8 +55,9 @@ const { values } = parseArgs({
 const BASELINE = values.baseline ? [mcpgwBaseline(values.baseline)] : [];
 const ALL: ContestantSpec[] = [direct, mcpgw, ...BASELINE, portkey, nodeProxy, nginx];
 const quick = values.quick!;
-const only = new Set(values.only ? values.only.split(",") : SCENARIOS);
-for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) fail(`--only: unknown scenario '${s}' (${SCENARIOS.join(", ")})`);
+const only = new Set(values.only ? values.only.split(",") : [...SCENARIOS, ...TOOL_PATH_SCENARIOS]);
+const KNOWN: readonly string[] = [...SCENARIOS, ...TOOL_PATH_SCENARIOS];
+for (const s of only) if (!KNOWN.includes(s)) fail(`--only: unknown scenario '${s}' (${KNOWN.join(", ")})`);
 const wanted = values.contestants ? [...values.contestants.split(","), ...BASELINE.map((s) => s.id)] : ALL.map((s) => s.id);
 for (const id of wanted) if (!ALL.some((s) => s.id === id)) fail(`--contestants: unknown '${id}' (${ALL.map((s) => s.id).join(", ")})`);
 if (!wanted.includes("direct")) wanted.unshift("direct"); // every "added" figure is over direct
@@ -123,6 +128,12 @@ async function main() {
     if (only.has("mcp") && gateway) {
       results.mcp = await runMcpScenario({ quick, gatewayBaseUrl: gateway.baseUrl, clientKey: MCPGW_CLIENT_KEY, model: "bench", cpu: CONTESTANT_CPU, log });
     }
+    if (only.has("shapes")) {
+      // Full: ~3.5 min with 5 contestants: 11 shapes, 20 rounds of 240 requests per shape and contestant after 100 untimed
+      // (~9 s a round here, ~14 s when the machine is busy); no round starts after 210 s of rounds, so a slow machine still ends in about 4 min.
+      const shape = quick ? { rounds: 2, requestsPerRound: 5, warmup: 3, maxSeconds: 60 } : { rounds: 20, requestsPerRound: 240, warmup: 100, maxSeconds: 210 };
+      results.shapes = await runShapes(running, specs, { ...ctx, harnessCpu: HARNESS_CPU }, { ...shape, log });
+    }
     // The shared contestants go before the limits scenario, which starts gateways of its own on their core,
     // and before memory, which starts every contestant afresh. direct has no process: it stays the floor.
     const direct_ = running.find((c) => c.id === "direct");
@@ -136,12 +147,18 @@ async function main() {
         : { rounds: 10, requestsPerRound: 300, warmup: 500, connections: 64, stepDurationS: 3, loadRounds: 6 };
       results.limits = await runLimits(direct_, { ...ctx, harnessCpu: HARNESS_CPU }, { ...shape, log });
     }
+    if (specs.some((s) => s.id === "mcpgw")) {
+      // Like limits, they start gateways (and MCP servers) of their own on the contestant's core.
+      const { versions: peers, ...paths } = await runToolPaths(only, quick, ctx);
+      Object.assign(results, paths);
+      Object.assign(results.versions, peers);
+    }
     if (only.has("memory")) {
       results.memory = await runMemory(specs, ctx, { openStreams: quick ? 50 : 1000, log });
     }
     results.finishedAt = new Date().toISOString();
     const full: BenchResults = { ...results, targets: judgeTargets(results) };
-    writeReport(full, {
+    await writeReport(full, {
       markdownPath: join(outDir, "benchmarks.md"),
       chartsDir: join(outDir, "benchmarks"),
       resultsJsonPath: join(outDir, "benchmarks", "results.json"),

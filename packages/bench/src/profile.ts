@@ -1,9 +1,11 @@
 /**
  * `npm run bench:profile`: the gateway under load with V8's sampling profiler on, then the functions
- * that held the CPU, heaviest first, and a flame graph (gateway-flame.svg) next to the .cpuprofile it
- * keeps; that also opens in Chrome DevTools (Performance > Load profile) or https://www.speedscope.app.
- * --docs puts the flame graph and a summary (profile.json) in docs/benchmarks/ instead, and renders
- * docs/benchmarks.md again from the results.json there, so the page shows them.
+ * that held the CPU, heaviest first. Next to the .cpuprofile it keeps (which speedscope, Chrome
+ * DevTools and VS Code open) it writes the profile in speedscope's format (gateway.speedscope.json:
+ * `npx speedscope FILE`, or drop it into https://www.speedscope.app) and a chart of the top self time
+ * (gateway-self-time.svg). --docs puts the speedscope file and a summary (profile.json) in
+ * docs/benchmarks/ instead, and renders docs/benchmarks.md again from the results.json there, so the
+ * page shows them.
  *
  *   npm run bench:profile -- [--seconds 10] [--connections 64] [--stream] [--out DIR] [--docs]
  */
@@ -17,7 +19,9 @@ import autocannon from "autocannon";
 import { MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
 import { CHAT_BODY, streamBody } from "./load/requests.ts";
 import { freePort, spawnPinned, waitForHttp } from "./processes.ts";
-import { type CpuProfile, flameGraphSvg, type ProfileSummary, selfTimeByPackage, type Share, topSelfTime } from "./report/flame-graph.ts";
+import { selfTimeChart } from "./report/charts.ts";
+import { type CpuProfile, type ProfileSummary, selfTimeByPackage, type Share, topSelfTime } from "./report/cpu-profile.ts";
+import { toSpeedscope } from "./report/speedscope.ts";
 import { PROFILE_FILES, writeReport } from "./report/write-report.ts";
 import { judgeTargets } from "./targets.ts";
 import type { BenchResults } from "./types.ts";
@@ -40,7 +44,7 @@ async function main() {
   const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
   const lines = (shares: Share[]) => shares.map((s) => `${s.percent.toFixed(1).padStart(5)} %  ${s.name}`).join("\n");
   process.stdout.write(`self time by package:\n${lines(selfTimeByPackage(profile, 15))}\n\nself time by function:\n${lines(topSelfTime(profile, 30))}\n\nprofile: ${profilePath}\n`);
-  writeFlameGraph(profile, rps);
+  await writeProfile(profile, rps);
 }
 
 /** Runs the gateway with the profiler on under autocannon; returns the mean req/s and the .cpuprofile it wrote into outDir. */
@@ -81,23 +85,14 @@ async function underLoad(outDir: string): Promise<{ rps: number; profilePath: st
   return { rps, profilePath: join(outDir, file) };
 }
 
-/** gateway-flame.svg next to the profile; with --docs, into docs/benchmarks/ with profile.json, and the page rendered again. */
-function writeFlameGraph(profile: CpuProfile, rps: number) {
+/**
+ * The speedscope file and the self-time chart next to the profile; with --docs, the speedscope file and
+ * profile.json into docs/benchmarks/, and the page rendered again (which draws the chart there).
+ */
+async function writeProfile(profile: CpuProfile, rps: number) {
   const seconds = Number(values.seconds);
   const connections = Number(values.connections);
   const stream = values.stream!;
-  const svg = flameGraphSvg(profile, {
-    title: "Where the gateway spends its CPU",
-    subtitle: `${connections} connections for ${seconds} s, ${stream ? "streaming" : "non-streaming"}, ${Math.round(rps).toLocaleString("en-US")} req/s; start-up and shutdown included`,
-  });
-  const docsDir = join(REPO, "docs", "benchmarks");
-  const dir = values.docs ? docsDir : values.out!;
-  const svgPath = join(dir, PROFILE_FILES.flame);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(svgPath, svg);
-  process.stdout.write(`flame graph: ${svgPath}\n`);
-  if (!values.docs) return;
-
   const summary: ProfileSummary = {
     date: new Date().toISOString(),
     seconds,
@@ -107,6 +102,19 @@ function writeFlameGraph(profile: CpuProfile, rps: number) {
     topSelf: topSelfTime(profile, 15),
     byPackage: selfTimeByPackage(profile, 10),
   };
+  const docsDir = join(REPO, "docs", "benchmarks");
+  const dir = values.docs ? docsDir : values.out!;
+  mkdirSync(dir, { recursive: true });
+  const name = `openai-gateway, ${connections} connections for ${seconds} s${stream ? ", streaming" : ""}, ${summary.rps} req/s`;
+  const speedscopePath = join(dir, PROFILE_FILES.speedscope);
+  writeFileSync(speedscopePath, JSON.stringify(toSpeedscope(profile, name)));
+  process.stdout.write(`speedscope: ${speedscopePath} (npx speedscope ${speedscopePath}, or drop it into https://www.speedscope.app)\n`);
+  if (!values.docs) {
+    writeFileSync(join(dir, PROFILE_FILES.chart), await selfTimeChart(summary));
+    process.stdout.write(`chart: ${join(dir, PROFILE_FILES.chart)}\n`);
+    return;
+  }
+
   writeFileSync(join(docsDir, PROFILE_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`summary: ${join(docsDir, PROFILE_FILES.summary)}\n`);
   // The page shows the profile only once it is rendered again; its figures come from the last `npm run bench`.
@@ -115,7 +123,7 @@ function writeFlameGraph(profile: CpuProfile, rps: number) {
     const results = JSON.parse(readFileSync(resultsJsonPath, "utf8")) as BenchResults;
     // Judged again, so the page follows the current targets even for results of an older run.
     results.targets = judgeTargets(results);
-    writeReport(results, { markdownPath: join(REPO, "docs", "benchmarks.md"), chartsDir: docsDir, resultsJsonPath });
+    await writeReport(results, { markdownPath: join(REPO, "docs", "benchmarks.md"), chartsDir: docsDir, resultsJsonPath });
     process.stdout.write(`page: ${join(REPO, "docs", "benchmarks.md")}\n`);
   }
 }

@@ -54,6 +54,33 @@ export function judgeTargets(r: Omit<BenchResults, "targets">): Target[] {
   const cold = r.mcp?.coldStart;
   ratio("MCP cold start vs server-everything", "<= 1.2 x", cold?.ours.p50Ms, cold?.serverEverything.p50Ms, (x) => x <= 1.2);
   figure("MCP tool call overhead p50 over a direct SDK call", "<= 1 ms", r.mcp?.toolCall.overheadP50Ms, "ms", (x) => x <= 1);
+  // Scenario 7: the worst traffic shape, each against the bare node proxy in front of the same upstream.
+  for (const [q, limit] of [["p50", 1.1], ["p99", 1.3]] as const) {
+    const name = `added ${q} vs bare node proxy, worst traffic shape`;
+    const rows = (r.shapes?.byShape ?? []).flatMap((s) => {
+      const ours = s.byContestant.mcpgw;
+      const x = q === "p50" ? ours?.p50VsNodeProxy : ours?.p99VsNodeProxy;
+      const theirs = q === "p50" ? s.byContestant[proxy]?.addedP50Ms : s.byContestant[proxy]?.addedP99Ms;
+      return x === undefined || !ours || theirs === undefined ? [] : [{ id: s.id, x, ours: q === "p50" ? ours.addedP50Ms : ours.addedP99Ms, theirs }];
+    });
+    const worst = rows.reduce<(typeof rows)[number] | undefined>((w, row) => (!w || row.x > w.x ? row : w), undefined);
+    targets.push({
+      name,
+      target: `<= ${limit} x`,
+      measured: worst ? `${worst.x.toFixed(2)} x on ${worst.id} (${fmt(worst.ours)} / ${fmt(worst.theirs)} ms)` : "not measured",
+      pass: worst ? worst.x <= limit : null,
+    });
+  }
+  // The tool paths (issue 16): judged only when their scenarios ran (`--only toolloop,mcphttp`; not in the default run).
+  if (r.toolLoop) figure("tool loop: the gateway's own time per tool round (p50)", "<= 1 ms", r.toolLoop.ownP50Ms, "ms", (x) => x <= 1);
+  const mh = r.mcpHttp;
+  if (mh) {
+    const server = mh.byPath["mcpgw-server"];
+    ratio("MCP tool call via /mcp/{server} p50 vs direct stdio", "<= 1.2 x", server?.p50Ms, mh.byPath.direct?.p50Ms, (x) => x <= 1.2);
+    ratio("MCP tool call via /mcp/{server} p50 vs supergateway", "< 1 x", server?.p50Ms, mh.byPath.supergateway?.p50Ms, (x) => x < 1);
+    ratio("MCP tool call via /mcp/{server} p50 vs mcp-proxy", "< 1 x", server?.p50Ms, mh.byPath["mcp-proxy"]?.p50Ms, (x) => x < 1);
+    figure(`gateway RSS per idle /mcp session (${mh.sessions.opened} open)`, "<= 50 KB", mh.sessions.perSessionKb, "KB", (x) => x <= 50);
+  }
   return targets;
 }
 

@@ -15,7 +15,7 @@ import type { BenchResults } from "../src/types.ts";
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
 // What a leaked contestant or upstream would look like in `ps`.
-const OURS = /static-upstream\.ts|node-proxy-server|@portkey-ai\/gateway|nginx: master|openai-gateway\.js|openai-gateway-mcp\/dist\/cli\.js|server-everything|redis-server/;
+const OURS = /static-upstream\.ts|tls-upstream-server\.ts|node-proxy-server|@portkey-ai\/gateway|nginx: master|openai-gateway\.js|openai-gateway-mcp\/dist\/cli\.js|server-everything|redis-server|supergateway|mcp-proxy/;
 
 let results: BenchResults;
 let stderr = "";
@@ -72,7 +72,8 @@ test("all five scenarios have figures for every available contestant", () => {
   assert.equal(mcp.coldStart.ours.samplesMs.length, mcp.coldStart.runs);
   assert.equal(mcp.coldStart.serverEverything.samplesMs.length, mcp.coldStart.runs);
   assert.ok(mcp.toolCall.mcp.p50Ms > 0 && mcp.toolCall.direct.p50Ms > 0);
-  assert.equal(results.targets.length, 9);
+  // Nine of scenarios 1-6, two of the traffic shapes, five of the tool paths.
+  assert.equal(results.targets.length, 16);
 });
 
 test("the limits scenario measures every configuration, or says why not; none is refused or fails under load", () => {

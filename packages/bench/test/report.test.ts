@@ -7,13 +7,24 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
-import type { ProfileSummary } from "../src/report/flame-graph.ts";
+import { after, before, describe, it } from "node:test";
+import type { ProfileSummary } from "../src/report/cpu-profile.ts";
 import { writeReport } from "../src/report/write-report.ts";
 import { judgeTargets } from "../src/targets.ts";
 import type { BenchResults, ContestantId } from "../src/types.ts";
 
 const NGINX_NOTE = "nginx not found on PATH <apt-get install nginx> & | retry";
+
+/** Added latencies of ours, the node proxy and Portkey on one shape, with the ratios the scenario computes. */
+function shapeFigures(ours: number, proxy: number, portkey: number) {
+  const of = (added: number) => ({ p50Ms: added + 0.1, p99Ms: added * 2 + 0.2, addedP50Ms: added, addedP99Ms: added * 2 });
+  return {
+    direct: { p50Ms: 0.1, p99Ms: 0.2, addedP50Ms: 0, addedP99Ms: 0 },
+    mcpgw: { ...of(ours), p50VsNodeProxy: ours / proxy, p99VsNodeProxy: ours / proxy, p50VsPortkey: ours / portkey, p99VsPortkey: ours / portkey },
+    "node-proxy": { ...of(proxy), p50VsNodeProxy: 1, p99VsNodeProxy: 1, p50VsPortkey: proxy / portkey, p99VsPortkey: proxy / portkey },
+    portkey: { ...of(portkey), p50VsNodeProxy: portkey / proxy, p99VsNodeProxy: portkey / proxy, p50VsPortkey: 1, p99VsPortkey: 1 },
+  };
+}
 
 function fullResults(): BenchResults {
   const steps = (peaks: number[]) => peaks.map((rps, i) => ({ connections: [1, 8, 16, 32, 64][i]!, rps, p50Ms: 0.3 + i * 0.4, p99Ms: 1 + i, errors: 0, non2xx: 0 }));
@@ -91,6 +102,17 @@ function fullResults(): BenchResults {
       },
       unavailable: { redis: "redis-server could not start: no apt | here" },
     },
+    shapes: {
+      rounds: 20,
+      requestsPerRound: 240,
+      warmup: 100,
+      byShape: [
+        { id: "small", label: "small", requestBytes: 100, answerBytes: 1024, chunked: false, upstream: "process", byContestant: shapeFigures(0.39, 0.26, 0.85) },
+        { id: "agent-turn", label: "agent turn", requestBytes: 51200, answerBytes: 16384, chunked: true, upstream: "https", byContestant: shapeFigures(0.74, 0.28, 1.7) },
+      ],
+      tls: { sent: 480, upstreamRequests: 480, overTls: 480 },
+      notes: [],
+    },
   };
   return { ...base, targets: judgeTargets(base) };
 }
@@ -116,12 +138,12 @@ const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** `beforehand` puts files in the charts directory first, as `npm run bench:profile -- --docs` does. */
-function write(results: BenchResults, root?: string, beforehand?: (chartsDir: string) => void) {
+async function write(results: BenchResults, root?: string, beforehand?: (chartsDir: string) => void) {
   const dir = root ?? mkdtempSync(join(tmpdir(), "bench-report-"));
   if (!root) dirs.push(dir);
   const paths = { markdownPath: join(dir, "docs", "benchmarks.md"), chartsDir: join(dir, "docs", "benchmarks"), resultsJsonPath: join(dir, "docs", "benchmarks", "results.json") };
   beforehand?.(paths.chartsDir);
-  writeReport(results, paths);
+  await writeReport(results, paths);
   const svgs = Object.fromEntries(
     readdirSync(paths.chartsDir)
       .filter((f) => f.endsWith(".svg"))
@@ -129,6 +151,7 @@ function write(results: BenchResults, root?: string, beforehand?: (chartsDir: st
   );
   return { ...paths, md: readFileSync(paths.markdownPath, "utf8"), json: readFileSync(paths.resultsJsonPath, "utf8"), svgs };
 }
+type Written = Awaited<ReturnType<typeof write>>;
 
 /** The cells of the table row whose first cell starts with `label`, below `heading`. */
 function row(md: string, heading: string, label: string): string[] {
@@ -152,6 +175,34 @@ function assertWellFormed(svg: string, file: string) {
   assert.doesNotMatch(svg.replace(/<[^>]*>/g, ""), /[<>]|&(?!(amp|lt|gt|quot|apos);)/, `${file}: unescaped text`);
 }
 
+const unescape = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!);
+
+/** The text a reader sees in a chart, each text element's, unescaped. */
+function texts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => unescape(m[1]!));
+}
+
+interface Bar {
+  /** What a screen reader says of it: "contestant, series: value", or "contestant: value" with one series. */
+  label: string;
+  y: number;
+  width: number;
+  fill: string;
+}
+
+/** The bars drawn, in the order drawn (panel by panel, top down); y is within its panel. */
+function bars(svg: string): Bar[] {
+  const re = /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="bar" d="M[-\d.e]+,([-\d.e]+)h([-\d.e]+)v[-\d.e]+h[-\d.e]+Z" fill="(#[0-9a-f]{6})"\/>/g;
+  return [...svg.matchAll(re)].map(([, label, y, width, fill]) => ({ label: unescape(label!), y: Number(y), width: Math.abs(Number(width)), fill: fill! }));
+}
+
+/** Every chart is self-contained: nothing fetched (no links, no web fonts), and a generic font family. */
+function assertSelfContained(svg: string, file: string) {
+  assert.doesNotMatch(svg, /href=|@import|url\((?!#)/, `${file} refers to nothing outside itself`);
+  const fonts = new Set([...svg.matchAll(/font-family="([^"]*)"/g)].map((m) => m[1]));
+  assert.deepEqual([...fonts], ["sans-serif"], `${file} fonts`);
+}
+
 function assertNoHoles(out: { md: string; svgs: Record<string, string> }) {
   for (const [name, text] of [["benchmarks.md", out.md], ...Object.entries(out.svgs)] as const) {
     assert.doesNotMatch(text, /NaN|undefined|Infinity|\[object /, `${name} has a hole`);
@@ -160,14 +211,17 @@ function assertNoHoles(out: { md: string; svgs: Record<string, string> }) {
 
 describe("writeReport, full run", () => {
   const results = fullResults();
-  const out = write(results);
-  if (process.env.REPORT_SAMPLE_DIR) write(results, resolve(process.env.REPORT_SAMPLE_DIR));
+  let out: Written;
+  before(async () => {
+    out = await write(results);
+    if (process.env.REPORT_SAMPLE_DIR) await write(results, resolve(process.env.REPORT_SAMPLE_DIR));
+  });
 
   it("says at the top that it is generated, then has every section", () => {
     const top = out.md.split("\n").slice(0, 4).join("\n");
     assert.match(top, /generated by `npm run bench`/i);
     assert.match(top, /don't edit this page by hand/);
-    const headings = ["## Headline", "## Ours against each contestant", "## Contestants", "## 1. Sequential", "## 2. Throughput", "## 3. Streaming", "## 4. Memory", "## 5. MCP", "## 6. Limits: what they cost", "## Where the gateway spends its CPU", "## Machine", "## Versions", "## This run"];
+    const headings = ["## Headline", "## Ours against each contestant", "## Contestants", "## 1. Sequential", "## 2. Throughput", "## 3. Streaming", "## 4. Memory", "## 5. MCP", "## 6. Limits: what they cost", "## 7. Traffic shapes", "## Where the gateway spends its CPU", "## Machine", "## Versions", "## This run"];
     let at = -1;
     for (const h of headings) {
       const i = out.md.indexOf(h);
@@ -177,7 +231,7 @@ describe("writeReport, full run", () => {
     assert.doesNotMatch(out.md, /Not measured in this run/);
     assert.doesNotMatch(out.md, /quick mode/i);
     assert.match(out.md, /`npm ci && npm run bench`/);
-    assert.match(out.md, /## Where the gateway spends its CPU\n\nNot profiled yet: `npm run bench:profile -- --docs` adds a flame graph/);
+    assert.match(out.md, /## Where the gateway spends its CPU\n\nNot profiled yet: `npm run bench:profile -- --docs` adds a chart of where the gateway spends its CPU/);
   });
 
   it("shows what limits cost, as ratios to limits off, sequential and under load, and says why a store was not measured", () => {
@@ -246,23 +300,76 @@ describe("writeReport, full run", () => {
     assert.match(out.md, /\]\(benchmarks\/results\.json\)/);
   });
 
-  it("draws well-formed charts with labels and values", () => {
-    for (const [file, svg] of Object.entries(out.svgs)) assertWellFormed(svg, file);
-    const bars: Array<[string, ContestantId[], string]> = [
-      ["added-latency.svg", ["mcpgw", "portkey", "node-proxy", "nginx"], "0.12"],
-      ["throughput.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"], "9,800"],
-      ["throughput-vs-connections.svg", ["direct", "mcpgw", "portkey", "node-proxy"], "requests per second"],
-      ["streaming.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"], "432.40"],
-      ["memory.svg", ["mcpgw", "portkey", "node-proxy", "nginx"], "118.9"],
+  it("draws well-formed, self-contained charts that name every contestant", () => {
+    const named: Array<[string, ContestantId[]]> = [
+      ["added-latency.svg", ["mcpgw", "portkey", "node-proxy", "nginx"]],
+      ["throughput.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"]],
+      ["throughput-vs-connections.svg", ["direct", "mcpgw", "portkey", "node-proxy"]],
+      ["streaming.svg", ["direct", "mcpgw", "portkey", "node-proxy", "nginx"]],
+      ["memory.svg", ["mcpgw", "portkey", "node-proxy", "nginx"]],
     ];
-    for (const [file, ids, value] of bars) {
-      const svg = out.svgs[file]!;
-      for (const id of ids) assert.ok(svg.includes(`>${results.contestants.find((c) => c.id === id)!.label}<`), `${file} labels ${id}`);
-      assert.ok(svg.includes(`>${value}<`), `${file} shows ${value}`);
+    assert.deepEqual(Object.keys(out.svgs).sort(), [...named.map(([f]) => f), "mcp.svg"].sort());
+    for (const [file, svg] of Object.entries(out.svgs)) {
+      assertWellFormed(svg, file);
+      assertSelfContained(svg, file);
     }
-    assert.ok(out.svgs["mcp.svg"]!.includes(">server-everything<") && out.svgs["mcp.svg"]!.includes(">182.40<"));
-    assert.ok(out.svgs["added-latency.svg"]!.includes("unavailable: nginx not found on PATH &lt;apt-get install nginx&gt; &amp; | retry"));
-    assert.ok(out.svgs["added-latency.svg"]!.includes(`fill="#0969da"`), "ours highlighted");
+    for (const [file, ids] of named) {
+      for (const id of ids) assert.ok(texts(out.svgs[file]!).includes(results.contestants.find((c) => c.id === id)!.label), `${file} names ${id}`);
+    }
+    assert.ok(!texts(out.svgs["added-latency.svg"]!).includes("direct (no gateway)"), "direct adds nothing: no row");
+  });
+
+  it("draws a bar per figure, as long as its value, with the value beside it, ours in blue", () => {
+    const added = bars(out.svgs["added-latency.svg"]!);
+    assert.deepEqual(
+      added.map((b) => b.label),
+      ["mcpgw openai-gateway, p50: 0.12", "mcpgw openai-gateway, p99: 0.36", "Portkey gateway, p50: 1.50", "Portkey gateway, p99: 3.50", "node:http proxy, p50: 0.09", "node:http proxy, p99: 0.25"],
+    );
+    assert.deepEqual(added.map((b) => b.fill), ["#0969da", "#80b6f5", "#6e7781", "#c3cad3", "#6e7781", "#c3cad3"], "ours blue, the others grey; p99 lighter");
+    assert.ok(Math.abs(added[3]!.width / added[2]!.width - 3.5 / 1.5) < 0.01, "bars as long as their values");
+    for (const v of ["0.12", "0.36", "1.50", "3.50", "p50 (ours)", "p99 (ours)", "p50", "p99", "added latency (ms)"]) assert.ok(texts(out.svgs["added-latency.svg"]!).includes(v), `added latency shows ${v}`);
+    assert.ok(texts(out.svgs["added-latency.svg"]!).includes(`unavailable: ${NGINX_NOTE}`), "nginx's row says why it has no bars");
+
+    const peak = bars(out.svgs["throughput.svg"]!);
+    assert.deepEqual(peak.map((b) => b.label), ["direct (no gateway): 16,200", "mcpgw openai-gateway: 9,800", "Portkey gateway: 2,400", "node:http proxy: 11,200"]);
+    assert.ok(Math.abs(peak[1]!.width / peak[0]!.width - 9800 / 16200) < 0.01);
+    assert.ok(peak[0]!.y < peak[1]!.y && peak[1]!.y < peak[2]!.y, "in the run's order, top down");
+
+    const streaming = bars(out.svgs["streaming.svg"]!);
+    assert.equal(streaming.length, 8, "first and last chunk for the four measured");
+    assert.deepEqual(streaming.slice(4).map((b) => b.label.split(": ")[1]), ["431.50", "432.40", "440.10", "432.00"]);
+    for (const t of ["First chunk", "Last chunk", "ms from request to first chunk", "ms from request to last chunk"]) assert.ok(texts(out.svgs["streaming.svg"]!).includes(t), t);
+
+    const memory = bars(out.svgs["memory.svg"]!);
+    assert.deepEqual(memory.map((b) => b.label), ["mcpgw openai-gateway, idle: 61.2", "mcpgw openai-gateway, 1,000 open streams: 118.9", "Portkey gateway, idle: 142.7", "Portkey gateway, 1,000 open streams: 311.4", "node:http proxy, idle: 44.5", "node:http proxy, 1,000 open streams: 92.3"]);
+
+    const mcp = bars(out.svgs["mcp.svg"]!);
+    assert.deepEqual(mcp.map((b) => b.label), [
+      "openai-gateway-mcp, p50: 182.40",
+      "openai-gateway-mcp, p99: 231.90",
+      "server-everything, p50: 205.30",
+      "server-everything, p99: 260.20",
+      "via openai-gateway-mcp, p50: 1.42",
+      "via openai-gateway-mcp, p99: 3.10",
+      "openai SDK, direct, p50: 0.97",
+      "openai SDK, direct, p99: 2.20",
+    ]);
+    for (const t of ["Cold start: spawn to initialize result (30 runs)", "chat_completion call (500 calls)"]) assert.ok(texts(out.svgs["mcp.svg"]!).includes(t), t);
+  });
+
+  it("draws a line per contestant through each connection count it reached, ours in blue on top", () => {
+    const svg = out.svgs["throughput-vs-connections.svg"]!;
+    const lines = [...svg.matchAll(/<path aria-label="[^"]*label: ([^"]*)" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)" stroke="(#[0-9a-f]{6})" stroke-width="(\d+)"/g)].map(([, label, d, stroke, width]) => ({ label: unescape(label!), points: d!.split("L").length, stroke, width: Number(width) }));
+    assert.deepEqual(lines.map((l) => [l.label, l.points]), [
+      ["direct (no gateway)", 4],
+      ["Portkey gateway", 3],
+      ["node:http proxy", 4],
+      ["mcpgw openai-gateway", 4],
+    ]);
+    assert.deepEqual(lines.at(-1)!.stroke, "#0969da");
+    assert.ok(lines.at(-1)!.width > lines[0]!.width, "ours drawn wider, and last");
+    assert.equal([...svg.matchAll(/aria-roledescription="point"/g)].length, 15, "a point per step measured");
+    for (const t of ["1", "8", "16", "32", "concurrent connections (autocannon)", "requests per second"]) assert.ok(texts(svg).includes(t), `shows ${t}`);
   });
 
   it("writes the raw results as pretty JSON that round-trips", () => {
@@ -279,8 +386,11 @@ describe("writeReport, full run", () => {
 
 describe("writeReport, quick run with only the sequential scenario", () => {
   const results = partialResults();
-  const out = write(results);
-  if (process.env.REPORT_SAMPLE_DIR) write(results, resolve(process.env.REPORT_SAMPLE_DIR, "quick"));
+  let out: Written;
+  before(async () => {
+    out = await write(results);
+    if (process.env.REPORT_SAMPLE_DIR) await write(results, resolve(process.env.REPORT_SAMPLE_DIR, "quick"));
+  });
 
   it("flags quick mode loudly", () => {
     assert.match(out.md.split("## Headline")[0]!, /\*\*Quick mode: figures are not meaningful\.\*\*/);
@@ -301,8 +411,10 @@ describe("writeReport, quick run with only the sequential scenario", () => {
     assert.deepEqual(Object.keys(out.svgs), ["added-latency.svg"]);
     const svg = out.svgs["added-latency.svg"]!;
     assertWellFormed(svg, "added-latency.svg");
-    assert.ok(svg.includes(">not measured<"), "portkey row says not measured");
-    assert.ok(svg.includes(">unavailable: nginx"), "nginx row says why");
+    assert.deepEqual(bars(svg).map((b) => b.label), ["mcpgw openai-gateway, p50: 0.12", "mcpgw openai-gateway, p99: 0.36"]);
+    for (const label of ["mcpgw openai-gateway", "Portkey gateway", "node:http proxy", "nginx proxy_pass"]) assert.ok(texts(svg).includes(label), `a row for ${label}`);
+    assert.equal(texts(svg).filter((t) => t === "not measured").length, 2, "portkey's and node-proxy's rows say not measured");
+    assert.ok(texts(svg).includes(`unavailable: ${NGINX_NOTE}`), "nginx's row says why");
     const links = [...out.md.matchAll(/!\[[^\]]+\]\(([^)]+)\)/g)].map((m) => m[1]!);
     assert.deepEqual(links, ["benchmarks/added-latency.svg"]);
     assert.deepEqual(JSON.parse(out.json), JSON.parse(JSON.stringify(results)));
@@ -320,6 +432,7 @@ describe("writeReport, with a CPU profile from bench:profile --docs", () => {
     topSelf: [
       { name: "writev", percent: 19.6 },
       { name: "_resume (undici/lib/dispatcher/client.js:663)", percent: 2.9 },
+      { name: "run (openai-gateway/dist/chat/completion.js:10)", percent: 0.9 },
       { name: "<anonymous> (x.js:1)", percent: 0.5 },
     ],
     byPackage: [
@@ -327,28 +440,61 @@ describe("writeReport, with a CPU profile from bench:profile --docs", () => {
       { name: "undici", percent: 12.6 },
     ],
   };
-  const flame = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="100"><title>flame</title></svg>\n`;
-  const out = write(fullResults(), undefined, (chartsDir) => {
-    mkdirSync(chartsDir, { recursive: true });
-    writeFileSync(join(chartsDir, "profile.json"), JSON.stringify(summary));
-    writeFileSync(join(chartsDir, "gateway-flame.svg"), flame);
+  const speedscope = `{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[]},"profiles":[]}`;
+  let out: Written;
+  let withoutSpeedscope: Written;
+  let section = "";
+  before(async () => {
+    out = await write(fullResults(), undefined, (chartsDir) => {
+      mkdirSync(chartsDir, { recursive: true });
+      writeFileSync(join(chartsDir, "profile.json"), JSON.stringify(summary));
+      writeFileSync(join(chartsDir, "gateway.speedscope.json"), speedscope);
+    });
+    section = out.md.slice(out.md.indexOf("## Where the gateway spends its CPU")).split("\n## ")[0]!;
+    withoutSpeedscope = await write(fullResults(), undefined, (chartsDir) => {
+      mkdirSync(chartsDir, { recursive: true });
+      writeFileSync(join(chartsDir, "profile.json"), JSON.stringify(summary));
+    });
   });
-  const section = out.md.slice(out.md.indexOf("## Where the gateway spends its CPU")).split("\n## ")[0]!;
 
-  it("shows how it was made, the flame graph and the top self time, after the scenarios", () => {
+  it("shows how it was made, the self-time chart, how to open the whole profile, and the top self time, after the scenarios", () => {
     assert.ok(out.md.indexOf("## 5. MCP") < out.md.indexOf("## Where the gateway") && out.md.indexOf("## Where the gateway") < out.md.indexOf("## Machine"));
     assert.match(section, /`npm run bench:profile -- --seconds 10 --connections 32 --docs` on 2026-05-04/);
     assert.match(section, /32 connections for 10 s \(non-streaming\), 9,413 req\/s/);
-    assert.match(section, /!\[[^\]]+\]\(benchmarks\/gateway-flame\.svg\)/);
+    assert.match(section, /!\[[^\]]+\]\(benchmarks\/gateway-self-time\.svg\)/);
+    assert.match(section, /\[gateway\.speedscope\.json\]\(benchmarks\/gateway\.speedscope\.json\)/);
+    assert.match(section, /https:\/\/www\.speedscope\.app/);
+    assert.match(section, /`npx speedscope benchmarks\/gateway\.speedscope\.json`/);
+    assert.match(section, /Chrome DevTools/);
     assert.deepEqual(row(section, "| Function", "writev").slice(1), ["19.6 %"]);
     assert.deepEqual(row(section, "| Function", "\\<anonymous\\>").slice(1), ["0.5 %"]);
     assert.deepEqual(row(section, "| Package", "undici").slice(1), ["12.6 %"]);
-    assert.doesNotMatch(section, /Not profiled yet/);
+    assert.doesNotMatch(section, /Not profiled yet|flame graph of the gateway/i);
     assertNoHoles(out);
   });
 
-  it("leaves the profile's files in place", () => {
-    assert.equal(out.svgs["gateway-flame.svg"], flame);
+  it("draws the functions with the most self time, heaviest on top, ours in blue", () => {
+    const svg = out.svgs["gateway-self-time.svg"]!;
+    assertWellFormed(svg, "gateway-self-time.svg");
+    assertSelfContained(svg, "gateway-self-time.svg");
+    const drawn = bars(svg);
+    assert.deepEqual(
+      drawn.map((b) => b.label),
+      ["writev: 19.6 %", "_resume (undici/lib/dispatcher/client.js:663): 2.9 %", "run (openai-gateway/dist/chat/completion.js:10): 0.9 %", "<anonymous> (x.js:1): 0.5 %"],
+    );
+    assert.ok(drawn.every((b, i) => i === 0 || (b.y > drawn[i - 1]!.y && b.width < drawn[i - 1]!.width)), "top down, shorter and shorter");
+    assert.ok(Math.abs(drawn[0]!.width / drawn[1]!.width - 19.6 / 2.9) < 0.01, "as long as their share");
+    assert.deepEqual(drawn.map((b) => b.fill), ["#6e7781", "#6e7781", "#0969da", "#6e7781"]);
+    for (const t of ["writev", "<anonymous> (x.js:1)", "19.6 %", "Where the gateway spends its CPU: self time", "32 connections for 10 s, non-streaming, 9,413 req/s; share of all samples; ours in blue."]) {
+      assert.ok(texts(svg).includes(t), `shows '${t}'`);
+    }
+  });
+
+  it("leaves the profile's files in place, and links the speedscope file only when there is one", () => {
     assert.deepEqual(JSON.parse(readFileSync(join(out.chartsDir, "profile.json"), "utf8")), summary);
+    assert.equal(readFileSync(join(out.chartsDir, "gateway.speedscope.json"), "utf8"), speedscope);
+    assert.ok(withoutSpeedscope.svgs["gateway-self-time.svg"]);
+    assert.doesNotMatch(withoutSpeedscope.md, /speedscope\.json/);
+    assert.match(withoutSpeedscope.md, /\]\(benchmarks\/gateway-self-time\.svg\)/);
   });
 });

@@ -68,6 +68,8 @@ export async function startGatewayAt<Id extends string>(packageDir: string, id: 
       OPENAI_API_KEY: ctx.upstreamKey,
       GATEWAY_DATA_DIR: join(ctx.workDir, `${id}-data`),
       LOG_LEVEL: "info",
+      // An HTTPS upstream's private CA (traffic-shapes scenario): trusted as an operator would trust theirs.
+      ...(ctx.upstreamCa ? { NODE_EXTRA_CA_CERTS: ctx.upstreamCa } : {}),
       ...launch.env,
     },
   });

@@ -50,8 +50,18 @@ async function runInstall(ctx: StartContext): Promise<void> {
   });
 }
 
-function config(dir: string, port: number, upstreamOrigin: string, configure: string): string {
+function config(dir: string, port: number, upstreamOrigin: string, configure: string, upstreamCa?: string): string {
   const upstream = new URL(upstreamOrigin).host;
+  const https = new URL(upstreamOrigin).protocol === "https:";
+  // An HTTPS upstream (traffic-shapes scenario): its certificate verified against the run's private CA.
+  // The name checked (and sent as SNI) is the certificate's DNS name: nginx matches DNS names, not IP addresses.
+  const tls = https
+    ? `
+      proxy_ssl_trusted_certificate ${upstreamCa};
+      proxy_ssl_verify on;
+      proxy_ssl_server_name on;
+      proxy_ssl_name localhost;`
+    : "";
   // Debian's compiled-in temp paths are under /var/lib/nginx, which a non-root user cannot create.
   const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
     .filter((m) => m === "client_body" || !configure.includes(`--without-http_${m}_module`))
@@ -71,6 +81,10 @@ http {
   # Logging on, as in production and as the other contestants do.
   access_log ${join(dir, "nginx-access.log")};
 ${temps}
+  # Request bodies up to 128 KB held in memory, as the Node contestants hold them (the traffic-shapes
+  # scenario sends 50 KB). Past the default 16 KB nginx spools a body to client_body_temp_path, which a
+  # worker started by root runs as nobody and cannot write in the run's private workDir (a 500).
+  client_body_buffer_size 128k;
 
   upstream static_upstream {
     server ${upstream};
@@ -80,7 +94,7 @@ ${temps}
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass http://static_upstream;
+      proxy_pass ${https ? "https" : "http"}://static_upstream;${tls}
       # Keep-alive to the upstream needs HTTP/1.1 and no "Connection: close".
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -130,7 +144,7 @@ export const nginx: ContestantSpec = {
     const port = await freePort();
     mkdirSync(join(ctx.workDir, "temp"), { recursive: true });
     const conf = join(ctx.workDir, "nginx.conf");
-    writeFileSync(conf, config(ctx.workDir, port, ctx.upstreamOrigin, configure));
+    writeFileSync(conf, config(ctx.workDir, port, ctx.upstreamOrigin, configure, ctx.upstreamCa));
     const logFile = join(ctx.workDir, "nginx.log");
     // -e: the error log before the config is read (else the compiled-in path, maybe /var/log).
     const started = spawnPinned(bin, ["-p", ctx.workDir, "-c", conf, "-e", join(ctx.workDir, "nginx-error.log")], { cpu: ctx.cpu, logFile });

@@ -4,35 +4,36 @@
  *
  *   node node-proxy-server.ts --port 0 --upstream http://127.0.0.1:PORT   # prints "listening on ..."
  */
-import { Agent, createServer, request, type IncomingHttpHeaders } from "node:http";
-import { pipeline } from "node:stream";
+import { Agent, createServer, request } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, upstream: { type: "string" } } });
 if (!values.upstream) throw new Error("--upstream http://host:port is required");
 const upstream = new URL(values.upstream);
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+// An https upstream (the traffic-shapes scenario's) goes through node:https, trusting NODE_EXTRA_CA_CERTS.
+const tls = upstream.protocol === "https:";
+const agent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: Infinity }) : new Agent({ keepAlive: true, maxSockets: Infinity });
+const send: typeof request = tls ? httpsRequest : request;
+const host = upstream.hostname;
+const port = upstream.port;
 
-// Hop-by-hop headers describe one connection, not the message: each side sets its own.
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
-const endToEnd = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => !HOP.has(k)));
-
+// As lean as node:http allows, so that it is a floor: the headers go on as they came (Node
+// itself frames each side's message: a hop-by-hop header only describes what it then does), and
+// the bodies are piped, each chunk written as it arrives (SSE events are not held back).
 const server = createServer((req, res) => {
-  const up = request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...endToEnd(req.headers), host: upstream.host }, agent },
-    (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEnd(upRes.headers));
-      // Each chunk is written as it arrives, so SSE events are not held back.
-      pipeline(upRes, res, () => {});
-    },
-  );
-  up.on("error", (err) => {
-    if (res.headersSent) return res.destroy(err);
-    const body = JSON.stringify({ error: { message: `upstream unreachable: ${err.message}`, type: "bad_gateway", param: null, code: null } });
-    res.writeHead(502, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    res.end(body);
+  const headers = req.headers;
+  headers.host = upstream.host;
+  const up = send({ host, port, method: req.method, path: req.url, headers, agent }, (upRes) => {
+    res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+    upRes.pipe(res);
   });
-  // The client went before the answer was done: free the upstream request too.
+  up.on("error", () => {
+    if (res.headersSent) return res.destroy();
+    res.writeHead(502).end();
+  });
+  // The client went before the answer was done: free the upstream request too (a held stream
+  // would otherwise run on upstream).
   res.once("close", () => {
     if (!res.writableFinished) up.destroy();
   });

@@ -30,7 +30,12 @@ export const nodeProxy: ContestantSpec = {
     const port = await freePort();
     const logFile = join(ctx.workDir, "node-proxy.log");
     // The same node as the harness and the gateway under test, so the comparison is Node to Node.
-    const started = spawnPinned(process.execPath, [emitJs(ctx.workDir), "--port", String(port), "--upstream", ctx.upstreamOrigin], { cpu: ctx.cpu, logFile });
+    const started = spawnPinned(process.execPath, [emitJs(ctx.workDir), "--port", String(port), "--upstream", ctx.upstreamOrigin], {
+      cpu: ctx.cpu,
+      logFile,
+      // An HTTPS upstream's private CA (traffic-shapes scenario).
+      ...(ctx.upstreamCa ? { env: { NODE_EXTRA_CA_CERTS: ctx.upstreamCa } } : {}),
+    });
     const origin = `http://127.0.0.1:${port}`;
     try {
       await waitForHttp(`${origin}/v1/models`, started, 10_000, logFile);

@@ -42,6 +42,8 @@ export const portkey: ContestantSpec = {
     const started = spawnPinned(process.execPath, ["--require", PRELOAD, server, `--port=${port}`, "--headless"], {
       cpu: ctx.cpu,
       logFile,
+      // An HTTPS upstream's private CA (traffic-shapes scenario); Portkey is Node, so it trusts it as our gateway does.
+      ...(ctx.upstreamCa ? { env: { NODE_EXTRA_CA_CERTS: ctx.upstreamCa } } : {}),
     });
     const origin = `http://127.0.0.1:${port}`;
     try {

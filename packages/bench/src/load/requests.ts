@@ -3,6 +3,7 @@
  * contestant, so its own cost cancels out of every "added" figure.
  */
 import { Agent, request, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 export const CHAT_BODY = JSON.stringify({ model: "bench", messages: [{ role: "user", content: "Say hello in one paragraph." }] });
 export const streamBody = (model: string) =>
@@ -16,7 +17,9 @@ export interface Target {
 /** POSTs `body` to the contestant's /chat/completions; a non-200 answer rejects, naming the status. */
 function postChat(agent: Agent, target: Target, body: string, onOk: (res: IncomingMessage, req: ClientRequest) => void, reject: (err: Error) => void): void {
   const headers = { ...target.headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-  const req = request(`${target.baseUrl}/chat/completions`, { method: "POST", agent, headers }, (res) => {
+  // An https baseUrl (direct to the HTTPS upstream) takes an https.Agent that trusts its CA.
+  const send = target.baseUrl.startsWith("https:") ? httpsRequest : request;
+  const req = send(`${target.baseUrl}/chat/completions`, { method: "POST", agent, headers }, (res) => {
     if (res.statusCode !== 200) {
       res.resume();
       return reject(new Error(`${target.baseUrl}: status ${res.statusCode}`));
@@ -29,13 +32,24 @@ function postChat(agent: Agent, target: Target, body: string, onOk: (res: Incomi
 }
 
 /** One non-streaming chat completion; resolves with the milliseconds from sending to the last byte. */
-export function timedCompletion(agent: Agent, target: Target): Promise<number> {
+export function timedCompletion(agent: Agent, target: Target, body = CHAT_BODY): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    postChat(agent, target, CHAT_BODY, (res) => {
+    postChat(agent, target, body, (res) => {
       let bytes = 0;
       res.on("data", (c: Buffer) => (bytes += c.length));
       res.on("end", () => (bytes < 100 ? reject(new Error(`${target.baseUrl}: ${bytes} bytes`)) : resolve(performance.now() - t0)));
+    }, reject);
+  });
+}
+
+/** One non-streaming chat completion's answer, whole (to check what a contestant relays, untimed). */
+export function completionText(agent: Agent, target: Target, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    postChat(agent, target, body, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (c: string) => (text += c));
+      res.on("end", () => resolve(text));
     }, reject);
   });
 }

@@ -1,8 +1,10 @@
 /**
- * Horizontal bar charts, grouped by row (one bar per series), in one or more stacked panels that
- * each have their own scale: first-chunk times and last-chunk times differ by a hundredfold.
+ * Horizontal bar charts as vega-lite specs: a row per contestant, one bar per series (p50 and p99),
+ * in one or more stacked panels that each have their own scale: first-chunk times and last-chunk
+ * times differ by a hundredfold.
  */
-import { GRID, INK, MUTED, niceTicks, OTHERS, OURS, r, svgDocument, text, textWidth, tickLabel, TOP, truncate, WIDTH } from "./svg.ts";
+import type { TopLevelSpec } from "vega-lite";
+import { INK, literal, MUTED, OTHERS, OURS, WIDTH } from "./vega.ts";
 
 export interface BarRow {
   label: string;
@@ -29,64 +31,69 @@ export interface BarChartSpec {
   /** Names of the bars in a group, e.g. ["p50", "p99"]; a legend is drawn when there are two or more. */
   series: string[];
   panels: BarPanel[];
+  /** Room for the row labels, in pixels; long ones are cut with an ellipsis. */
+  labelWidth?: number;
 }
 
-const BAR = 16;
-const GAP = 3;
+const BAR = 17;
 const ROW_GAP = 12;
-const RIGHT = 90; // room for the value label of the longest bar
+/** Room right of the plot for the longest bar's value, and the page's margins. */
+const RIGHT = 120;
 
-export function barChart(spec: BarChartSpec): string {
-  const rows = spec.panels.flatMap((p) => p.rows);
-  const left = Math.min(260, Math.max(120, ...rows.map((row) => textWidth(row.label, 13, row.highlight) + 34)));
-  const right = WIDTH - RIGHT;
-  const body: string[] = [];
-  let y = TOP;
-  if (spec.series.length > 1) {
-    let x = left;
-    for (const [i, name] of spec.series.entries()) {
-      body.push(`<rect x="${r(x)}" y="${y}" width="12" height="12" fill="${OURS[i % OURS.length]}"/>`);
-      body.push(`<rect x="${r(x + 12)}" y="${y}" width="12" height="12" fill="${OTHERS[i % OTHERS.length]}"/>`);
-      body.push(text(x + 30, y + 11, name, { size: 12 }));
-      x += 30 + textWidth(name, 12) + 24;
-    }
-    y += 28;
-  }
-  for (const panel of spec.panels) {
-    if (panel.title) {
-      body.push(text(20, y + 14, panel.title, { size: 14, weight: "bold" }));
-      y += 26;
-    }
-    const values = panel.rows.flatMap((row) => row.values.filter((v): v is number => typeof v === "number" && Number.isFinite(v)));
-    const ticks = niceTicks(Math.min(0, ...values), Math.max(0, ...values));
-    const lo = ticks[0]!;
-    const hi = ticks[ticks.length - 1]!;
-    const sx = (v: number) => left + ((v - lo) / (hi - lo)) * (right - left);
-    const rowH = spec.series.length * BAR + (spec.series.length - 1) * GAP;
-    const top = y;
-    const bottom = top + panel.rows.length * (rowH + ROW_GAP);
-    for (const t of ticks) body.push(`<line x1="${r(sx(t))}" y1="${top - 4}" x2="${r(sx(t))}" y2="${r(bottom)}" stroke="${GRID}"/>`);
-    for (const row of panel.rows) {
-      body.push(text(left - 10, y + rowH / 2 + 4.5, truncate(row.label, 28), { anchor: "end", weight: row.highlight ? "bold" : "normal", fill: row.highlight ? OURS[0] : INK }));
-      if (row.values.every((v) => v === undefined || !Number.isFinite(v))) {
-        body.push(text(sx(0) + 6, y + rowH / 2 + 4.5, truncate(row.note ?? "not measured", 80), { size: 12, italic: true, fill: MUTED }));
-      }
-      for (const [i, v] of row.values.entries()) {
-        const by = y + i * (BAR + GAP);
-        if (v === undefined || !Number.isFinite(v)) continue;
-        const x0 = sx(Math.min(0, v));
-        const w = Math.abs(sx(v) - sx(0));
-        const fill = (row.highlight ? OURS : OTHERS)[i % OURS.length]!;
-        body.push(`<rect x="${r(x0)}" y="${r(by)}" width="${r(w)}" height="${BAR}" rx="2" fill="${fill}"/>`);
-        body.push(text(Math.max(sx(v), sx(0)) + 5, by + BAR / 2 + 4, panel.format(v), { size: 12, weight: row.highlight ? "bold" : "normal" }));
-      }
-      y += rowH + ROW_GAP;
-    }
-    body.push(`<line x1="${r(left)}" y1="${r(bottom)}" x2="${r(right)}" y2="${r(bottom)}" stroke="${MUTED}"/>`);
-    if (lo < 0) body.push(`<line x1="${r(sx(0))}" y1="${top - 4}" x2="${r(sx(0))}" y2="${r(bottom)}" stroke="${MUTED}"/>`);
-    for (const t of ticks) body.push(text(sx(t), bottom + 16, tickLabel(t, ticks), { size: 11, anchor: "middle", fill: MUTED }));
-    body.push(text((left + right) / 2, bottom + 34, panel.axis, { size: 12, anchor: "middle", fill: MUTED }));
-    y = bottom + 52;
-  }
-  return svgDocument(y, spec.title, spec.subtitle, body);
+export function barChart(spec: BarChartSpec): TopLevelSpec {
+  const labelWidth = spec.labelWidth ?? 230;
+  const legend = spec.series.length > 1;
+  // ours-p50, ours-p99, then the others': the legend reads "p50 (ours)", "p99 (ours)", "p50", "p99".
+  const key = (highlight: boolean, series: string) => (legend ? (highlight ? `${series} (ours)` : series) : highlight ? "ours" : "others");
+  const keys = [...spec.series.map((s) => key(true, s)), ...spec.series.map((s) => key(false, s))];
+  const colours = [...spec.series.map((_, i) => OURS[i % OURS.length]!), ...spec.series.map((_, i) => OTHERS[i % OTHERS.length]!)];
+  const ours = spec.panels.flatMap((p) => p.rows.filter((r) => r.highlight).map((r) => `datum.value === ${literal(r.label)}`)).join(" || ") || "false";
+  const rowHeight = spec.series.length * BAR + ROW_GAP;
+
+  const panel = (p: BarPanel) => {
+    const bars = p.rows.flatMap((row) =>
+      row.values.flatMap((value, i) => {
+        if (value === undefined || !Number.isFinite(value)) return [];
+        const series = spec.series[i]!;
+        const text = p.format(value);
+        // `at` places the value's label past the bar's end, even for a bar left of zero; `aria` is what a screen reader says.
+        return [{ row: row.label, series, key: key(row.highlight, series), ours: row.highlight, value, at: Math.max(0, value), text, aria: `${row.label}${legend ? `, ${series}` : ""}: ${text}` }];
+      }),
+    );
+    const notes = p.rows.filter((row) => !bars.some((b) => b.row === row.label)).map((row) => ({ row: row.label, note: row.note ?? "not measured" }));
+    const y = { field: "row", type: "nominal", title: null, scale: { domain: p.rows.map((r) => r.label), paddingInner: ROW_GAP / rowHeight, paddingOuter: 0.2 } } as const;
+    const yOffset = legend ? { yOffset: { field: "series", type: "nominal", scale: { domain: spec.series, paddingInner: 0.12 } } as const } : {};
+    return {
+      ...(p.title ? { title: { text: p.title, fontSize: 14, color: INK } } : {}),
+      width: WIDTH - labelWidth - RIGHT,
+      height: { step: rowHeight, for: "position" },
+      layer: [
+        {
+          data: { values: bars },
+          mark: { type: "bar" },
+          encoding: {
+            y: { ...y, axis: { labelLimit: labelWidth - 10, minExtent: labelWidth, maxExtent: labelWidth, labelColor: { condition: { test: ours, value: OURS[0] }, value: INK }, labelFontWeight: { condition: { test: ours, value: "bold" }, value: "normal" } } },
+            ...yOffset,
+            x: { field: "value", type: "quantitative", title: p.axis, scale: { nice: 5 }, axis: { tickCount: 5, format: ",~r" } },
+            color: { field: "key", type: "nominal", scale: { domain: keys, range: colours }, legend: legend ? { orient: "top", title: null, direction: "horizontal" } : null },
+            description: { field: "aria" },
+          },
+        },
+        {
+          data: { values: bars },
+          mark: { type: "text", align: "left", dx: 5, fontSize: 12, color: INK, fontWeight: { expr: "datum.ours ? 'bold' : 'normal'" } },
+          encoding: { y, ...yOffset, x: { field: "at", type: "quantitative" }, text: { field: "text" } },
+        },
+        ...(notes.length
+          ? [{ data: { values: notes }, mark: { type: "text", align: "left", dx: 6, fontSize: 12, fontStyle: "italic", color: MUTED, limit: 480 }, encoding: { y, x: { datum: 0, type: "quantitative" }, text: { field: "note" } } }]
+          : []),
+      ],
+    };
+  };
+
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: spec.title, ...(spec.subtitle ? { subtitle: spec.subtitle } : {}) },
+    vconcat: spec.panels.map(panel),
+  } as TopLevelSpec;
 }

@@ -1,8 +1,11 @@
-/** Which charts a results file gets: one or two per scenario that ran. */
+/** Which charts a results file gets (one or two per scenario that ran), and the CPU profile's. */
+import type { TopLevelSpec } from "vega-lite";
 import type { BenchResults, ContestantId } from "../types.ts";
 import { barChart, type BarRow } from "./bar-chart.ts";
+import type { ProfileSummary } from "./cpu-profile.ts";
 import * as fmt from "./format.ts";
 import { lineChart } from "./line-chart.ts";
+import { renderSvg } from "./vega.ts";
 
 export type Scenario = "sequential" | "saturation" | "streaming" | "memory" | "mcp";
 
@@ -11,10 +14,15 @@ export interface Chart {
   /** File name inside the charts directory. */
   file: string;
   alt: string;
-  svg: string;
+  spec: TopLevelSpec;
 }
 
 const OURS_NOTE = "ours in blue";
+
+/** Each chart with its SVG, rendered from its spec. */
+export async function renderCharts(results: BenchResults): Promise<Array<Chart & { svg: string }>> {
+  return Promise.all(buildCharts(results).map(async (c) => ({ ...c, svg: await renderSvg(c.spec) })));
+}
 
 export function buildCharts(results: BenchResults): Chart[] {
   const charts: Chart[] = [];
@@ -24,7 +32,7 @@ export function buildCharts(results: BenchResults): Chart[] {
       scenario: "sequential",
       file: "added-latency.svg",
       alt: "Added latency over direct, p50 and p99, per contestant",
-      svg: barChart({
+      spec: barChart({
         title: "Latency added over a direct call",
         subtitle: `One request at a time; lower is better; ${OURS_NOTE}.`,
         series: ["p50", "p99"],
@@ -37,7 +45,7 @@ export function buildCharts(results: BenchResults): Chart[] {
       scenario: "saturation",
       file: "throughput.svg",
       alt: "Peak throughput in requests per second per contestant",
-      svg: barChart({
+      spec: barChart({
         title: "Peak throughput",
         subtitle: `Requests per second at the best connection count; higher is better; ${OURS_NOTE}.`,
         series: ["peak"],
@@ -53,7 +61,7 @@ export function buildCharts(results: BenchResults): Chart[] {
         scenario: "saturation",
         file: "throughput-vs-connections.svg",
         alt: "Throughput against concurrent connections, one line per contestant",
-        svg: lineChart({
+        spec: lineChart({
           title: "Throughput as connections rise",
           subtitle: `Each contestant's line stops where its throughput stopped rising; ${OURS_NOTE}.`,
           xAxis: "concurrent connections (autocannon)",
@@ -68,7 +76,7 @@ export function buildCharts(results: BenchResults): Chart[] {
       scenario: "streaming",
       file: "streaming.svg",
       alt: "Streaming: time to first and to last chunk, p50, per contestant",
-      svg: barChart({
+      spec: barChart({
         title: "Streaming: time to first and last chunk (p50)",
         subtitle: `${streaming.chunks} SSE chunks paced ${streaming.intervalMs} ms apart; lower is better; ${OURS_NOTE}.`,
         series: ["p50"],
@@ -85,7 +93,7 @@ export function buildCharts(results: BenchResults): Chart[] {
       scenario: "memory",
       file: "memory.svg",
       alt: `Resident memory idle and with ${loaded}, per contestant`,
-      svg: barChart({
+      spec: barChart({
         title: "Resident memory (RSS of the process tree)",
         subtitle: `Idle, then holding ${loaded}; lower is better; ${OURS_NOTE}.`,
         series: ["idle", loaded],
@@ -99,7 +107,7 @@ export function buildCharts(results: BenchResults): Chart[] {
       scenario: "mcp",
       file: "mcp.svg",
       alt: "MCP: cold start against server-everything, and chat_completion tool call against a direct SDK call",
-      svg: barChart({
+      spec: barChart({
         title: "MCP server: cold start and tool call",
         subtitle: `Lower is better; ${OURS_NOTE}.`,
         series: ["p50", "p99"],
@@ -127,6 +135,24 @@ export function buildCharts(results: BenchResults): Chart[] {
     });
   }
   return charts;
+}
+
+/** The functions with the most self time, from what `npm run bench:profile` measured. */
+export function selfTimeChart(s: ProfileSummary): Promise<string> {
+  const spec = barChart({
+    title: "Where the gateway spends its CPU: self time",
+    subtitle: `${fmt.count(s.connections)} connections for ${fmt.count(s.seconds)} s, ${s.stream ? "streaming" : "non-streaming"}, ${fmt.rps(s.rps)} req/s; share of all samples; ${OURS_NOTE}.`,
+    series: ["self time"],
+    labelWidth: 420,
+    panels: [
+      {
+        axis: "share of all samples spent in the function itself (%)",
+        format: (p) => `${p.toFixed(1)} %`,
+        rows: s.topSelf.map((x) => ({ label: x.name, highlight: x.name.includes("openai-gateway/"), values: [x.percent] })),
+      },
+    ],
+  });
+  return renderSvg(spec);
 }
 
 /** One row per contestant of the run (in its order), with a note where there is nothing to draw. */

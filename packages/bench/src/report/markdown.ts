@@ -1,8 +1,10 @@
 /** docs/benchmarks.md: the targets first, then ours against each contestant, then every scenario's figures and charts. */
 import { LIMITS_VARIANTS, type BenchResults, type ContestantId } from "../types.ts";
 import type { Scenario } from "./charts.ts";
-import type { ProfileSummary } from "./flame-graph.ts";
+import type { ProfileSummary } from "./cpu-profile.ts";
 import * as fmt from "./format.ts";
+import { toolPathSections } from "./tool-paths-sections.ts";
+import { shapesSection } from "./shapes-section.ts";
 
 export interface ImageLink {
   scenario: Scenario;
@@ -14,8 +16,10 @@ export interface ImageLink {
 /** What `npm run bench:profile -- --docs` left beside the charts, when it has been run. */
 export interface ProfileLink {
   summary: ProfileSummary;
-  /** The flame graph, relative to the markdown file. */
-  flameHref: string;
+  /** The self-time chart, relative to the markdown file. */
+  chartHref: string;
+  /** The whole profile in speedscope's format, when bench:profile --docs left one. */
+  speedscopeHref?: string;
 }
 
 type Contestant = BenchResults["contestants"][number];
@@ -70,6 +74,8 @@ export function renderMarkdown(results: BenchResults, images: ImageLink[], resul
     ...section("4. Memory", memory(results), images_("memory")),
     ...section("5. MCP server", mcp(results), images_("mcp")),
     ...section("6. Limits: what they cost", limits(results), []),
+    ...section("7. Traffic shapes", shapesSection(results, { table, escape, name }), []),
+    ...toolPathSections(results, { table, escape, code }),
     ...cpuProfile(profile),
     ...about(results),
   ];
@@ -249,7 +255,7 @@ function limits(r: BenchResults): string[] | undefined {
 
 function cpuProfile(p: ProfileLink | undefined): string[] {
   const heading = "## Where the gateway spends its CPU";
-  if (!p) return [heading, "", `Not profiled yet: ${code("npm run bench:profile -- --docs")} adds a flame graph of the gateway under load here.`, ""];
+  if (!p) return [heading, "", `Not profiled yet: ${code("npm run bench:profile -- --docs")} adds a chart of where the gateway spends its CPU under load here, and the whole profile to open in speedscope.`, ""];
   const s = p.summary;
   const command = `npm run bench:profile -- --seconds ${s.seconds} --connections ${s.connections}${s.stream ? " --stream" : ""} --docs`;
   const share = (x: { name: string; percent: number }) => [escape(x.name), `${x.percent.toFixed(1)} %`];
@@ -260,7 +266,15 @@ function cpuProfile(p: ProfileLink | undefined): string[] {
       `under autocannon at ${fmt.count(s.connections)} connections for ${fmt.count(s.seconds)} s (${s.stream ? "streaming" : "non-streaming"}), ` +
       `${fmt.rps(s.rps)} req/s while profiled. *Self time* is the share of all samples spent in a function itself, not in what it called.`,
     "",
-    `![Flame graph of the gateway's CPU under load](${p.flameHref})`,
+    `![The gateway's functions with the most self time under load](${p.chartHref})`,
+    "",
+    ...(p.speedscopeHref
+      ? [
+          `The whole profile (flame graph, call tree, timeline) is in [${escape(decodeURI(p.speedscopeHref).split("/").pop()!)}](${p.speedscopeHref}): ` +
+            `drop it into https://www.speedscope.app, or run ${code(`npx speedscope ${decodeURI(p.speedscopeHref)}`)} from this page's folder. ` +
+            `${code("npm run bench:profile")} also keeps V8's own .cpuprofile, which speedscope, Chrome DevTools (Performance > Load profile) and VS Code open as well.`,
+        ]
+      : []),
     "",
     table(["Function (file:line)", "Self time"], s.topSelf.map(share)),
     "",

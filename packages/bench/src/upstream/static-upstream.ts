@@ -10,10 +10,15 @@
  * - `bench-paced`: the same stream with PACED_INTERVAL_MS between chunks (to see coalescing);
  * - `bench-short`: one content chunk at once, the last one PACED_INTERVAL_MS later (first-chunk latency);
  * - `bench-hold`: one chunk, then the stream stays open until the client goes (memory scenario).
+ * - `bench-answer-<1k|16k>-<length|chunked>` (non-streaming): an answer of that size, with a
+ *   content-length or chunked in several writes (traffic-shapes scenario, shaped-answers.ts).
+ * - `bench-tool` (non-streaming): a call of the first offered tool while the last message is the
+ *   user's, the plain chat.completion once a tool result is last (tool-loop scenario).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import { PACED_INTERVAL_MS, STREAM_CHUNKS } from "./constants.ts";
+import { sendShapedAnswer } from "./shaped-answers.ts";
 
 const HOLD_MAX_MS = 180_000;
 
@@ -73,6 +78,8 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string) {
   if (req.headers.authorization !== expectedAuth) return sendJson(res, 401, unauthorized);
   if (req.method === "GET" && req.url?.startsWith("/v1/models")) return sendJson(res, 200, models);
   if (req.method !== "POST" || !req.url?.startsWith("/v1/chat/completions")) return sendJson(res, 404, notFound);
+  if (!/"stream"\s*:\s*true/.test(body) && /"model"\s*:\s*"bench-tool"/.test(body)) return sendJson(res, 200, toolTurn(body));
+  if (!/"stream"\s*:\s*true/.test(body) && sendShapedAnswer(res, body)) return;
   if (!/"stream"\s*:\s*true/.test(body)) return sendJson(res, 200, completion);
   const model = /"model"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? "";
   const withUsage = /"include_usage"\s*:\s*true/.test(body);
@@ -83,6 +90,25 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string) {
   for (const c of streamChunks) res.write(c);
   if (withUsage) res.write(usageChunk);
   res.end(done);
+}
+
+/** `bench-tool`'s answer: each required argument of the first offered tool is the string "bench". */
+function toolTurn(body: string): Buffer {
+  const req = JSON.parse(body) as { messages?: Array<{ role?: string }>; tools?: Array<{ function?: { name?: string; parameters?: { required?: string[] } } }> };
+  const tool = req.tools?.[0]?.function;
+  if (req.messages?.at(-1)?.role !== "user" || !tool?.name) return completion;
+  const args = Object.fromEntries((tool.parameters?.required ?? []).map((k) => [k, "bench"]));
+  const call = { id: "call_bench000000000000000001", type: "function", function: { name: tool.name, arguments: JSON.stringify(args) } };
+  return Buffer.from(
+    JSON.stringify({
+      id: "chatcmpl-bench0000000000000000000000001",
+      object: "chat.completion",
+      created,
+      model: "bench-tool",
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call], refusal: null }, logprobs: null, finish_reason: "tool_calls" }],
+      usage: { prompt_tokens: 40, completion_tokens: 12, total_tokens: 52 },
+    }),
+  );
 }
 
 function paced(res: ServerResponse, withUsage: boolean) {
