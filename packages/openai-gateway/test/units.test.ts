@@ -16,6 +16,7 @@ import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, DEMO_MODEL } from "../src/config/defau
 import { loadConfig } from "../src/config/load.ts";
 import { ConfigError, type ClientKey, type GatewayConfig } from "../src/config/types.ts";
 import { GatewayError } from "../src/errors.ts";
+import { jsonLength } from "../src/limits/admission.ts";
 import { ANONYMOUS, createAuthenticator } from "../src/http/plugins/client-auth.ts";
 import { usageOf } from "../src/relay/response-usage.ts";
 import { UpstreamEvents, type EventBatch } from "../src/upstream/stream-events.ts";
@@ -617,4 +618,17 @@ describe("openai-gateway tools: the server's name and config", () => {
     // Not loopback without a key: refused, as the gateway without client keys is.
     await assert.rejects(parseToolsCommand(["--host", "0.0.0.0", "--", "x"], {}, "0.0.0"), (err: unknown) => err instanceof ConfigError && /loopback/.test(err.message));
   });
+});
+
+test("jsonLength: a value's JSON length without serialising it (the prompt estimate of every chat request)", () => {
+  const values: unknown[] = [
+    [{ role: "user", content: "hi there" }],
+    [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "get-sum", arguments: "a=1" } }] }, { role: "tool", tool_call_id: "c1", content: "3" }],
+    [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "https://x/y.png", detail: "low" } }] }],
+    { a: [1, 2.5, -3, true, false, null, [], {}], b: undefined, c: "" },
+    "plain",
+  ];
+  for (const v of values) assert.equal(jsonLength(v), JSON.stringify(v).length, JSON.stringify(v));
+  // Escapes are not counted: an estimate, short by one character for each.
+  assert.equal(jsonLength({ arguments: '{"a":1}' }), JSON.stringify({ arguments: '{"a":1}' }).length - 2);
 });

@@ -150,9 +150,43 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
 /** The estimate a chat completion reserves: its messages' size (about four characters a token) and what it lets the answer use. */
 export function chatEstimate(body: Record<string, unknown>, completionEstimate: number): Estimate {
-  const prompt = Math.ceil(JSON.stringify(body.messages ?? "").length / 4);
+  const prompt = Math.ceil(jsonLength(body.messages ?? "") / 4);
   const cap = [body.max_completion_tokens, body.max_tokens].find((v) => typeof v === "number" && v > 0) as number | undefined;
   return { prompt, completion: cap ?? completionEstimate };
+}
+
+/**
+ * The length of a value's JSON (exact without escapes in its strings), counted without making it:
+ * serialising the messages to measure them was a copy of the whole conversation on every request
+ * (50 KB of garbage for a long one, and its time).
+ */
+export function jsonLength(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return value.length + 2;
+    case "number":
+    case "boolean":
+      return String(value).length;
+    case "object": {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let n = 2 + Math.max(0, value.length - 1);
+        for (const v of value) n += jsonLength(v);
+        return n;
+      }
+      let n = 2;
+      let fields = 0;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v === undefined || typeof v === "function") continue;
+        n += key.length + 3 + jsonLength(v);
+        fields++;
+      }
+      return n + Math.max(0, fields - 1);
+    }
+    default:
+      return 0;
+  }
 }
 
 /** Embeddings answer with no completion: the input's size alone. */
