@@ -118,9 +118,11 @@ function approvalRule(value: unknown, i: number): (tool: string) => boolean {
   if (typeof value === "object" && !Array.isArray(value)) {
     const { always, never } = value as { always?: { tool_names?: unknown }; never?: { tool_names?: unknown } };
     const list = (v: { tool_names?: unknown } | undefined) => (Array.isArray(v?.tool_names) ? (v.tool_names.filter((n) => typeof n === "string") as string[]) : []);
-    const a = list(always);
-    const n = list(never);
-    return (tool) => (n.includes(tool) ? false : a.includes(tool) ? true : never === undefined && always !== undefined ? false : true);
+    const ask = list(always);
+    const skip = list(never);
+    // A tool listed is as listed; any other is asked for, unless the request lists only the ones to ask for.
+    const others = !(always !== undefined && never === undefined);
+    return (tool) => (skip.includes(tool) ? false : ask.includes(tool) ? true : others);
   }
   throw badRequest(`tools[${i}].require_approval must be "always", "never" or {"always": {"tool_names": [...]}, "never": {"tool_names": [...]}}.`, `tools[${i}].require_approval`);
 }

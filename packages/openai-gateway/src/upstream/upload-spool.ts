@@ -57,7 +57,7 @@ export function spoolUpload(req: IncomingMessage, opts: { limitBytes: number; bo
   return new Promise<Upload>((resolve, reject) => {
     let settled = false;
     let received = 0;
-    const fail = (error: GatewayError, opts2: { lingering?: boolean } = {}) => {
+    const fail = (error: GatewayError, { lingering = false } = {}) => {
       if (settled) return;
       settled = true;
       clearTimeout(stall);
@@ -65,7 +65,7 @@ export function spoolUpload(req: IncomingMessage, opts: { limitBytes: number; bo
       parser.removeAllListeners();
       parser.on("error", () => {});
       stopWriting();
-      if (opts2.lingering) linger(req);
+      if (lingering) linger(req);
       else req.resume();
       void discard().finally(() => reject(error));
     };
