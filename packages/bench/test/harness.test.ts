@@ -4,41 +4,23 @@
  * timings (this machine is shared and noisy): only on what must hold whatever the speed.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import type { BenchResults } from "../src/types.ts";
+import { leftBehindAfterAMoment, processesNow } from "./left-behind.ts";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
-// What a leaked contestant or upstream would look like in `ps`.
-const OURS = /static-upstream\.ts|tls-upstream-server\.ts|node-proxy-server|@portkey-ai\/gateway|nginx: master|openai-gateway\.js|openai-gateway-mcp\/dist\/cli\.js|server-everything|redis-server|supergateway|mcp-proxy/;
-
 let results: BenchResults;
 let stderr = "";
-let before_: Set<string>;
-
-/**
- * Our kind of process with no parent left (reparented to init): what a harness that forgot to stop
- * something leaves once it has exited. Such processes with a live parent belong to someone still
- * running (another test or bench on this machine) and are not this run's leak.
- */
-function ourProcesses(): Set<string> {
-  const ps = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" });
-  return new Set(
-    ps
-      .split("\n")
-      .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null && m[2] === "1" && OURS.test(m[3]!))
-      .map((m) => `${m[1]} ${m[3]}`),
-  );
-}
+let before_: Set<number>;
 
 before(async () => {
-  before_ = ourProcesses();
+  before_ = processesNow();
   const child = spawn(process.execPath, [CLI, "--quick", "--out", out], { stdio: ["ignore", "inherit", "pipe"] });
   child.stderr.on("data", (c: Buffer) => {
     stderr += c.toString();
@@ -112,7 +94,6 @@ test("the report is written: the page with its quick-mode warning, every chart i
   assert.doesNotMatch(page, /NaN|undefined/);
 });
 
-test("everything the harness started, it stopped", () => {
-  const leaked = [...ourProcesses()].filter((p) => !before_.has(p));
-  assert.deepEqual(leaked, []);
+test("everything the harness started, it stopped", async () => {
+  assert.deepEqual(await leftBehindAfterAMoment(before_), []);
 });

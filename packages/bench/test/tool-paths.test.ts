@@ -5,51 +5,25 @@
  * report has its sections, and nothing the harness started outlives it.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import type { BenchResults } from "../src/types.ts";
+import { leftBehindAfterAMoment, processesNow } from "./left-behind.ts";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const out = mkdtempSync(join(tmpdir(), "bench-tool-paths-"));
-const OURS = /static-upstream\.ts|openai-gateway\.js|server-everything|supergateway|mcp-proxy/;
-
-interface Proc {
-  pid: number;
-  ppid: number;
-  args: string;
-}
-
 let results: BenchResults;
 let page: string;
 let before_: Set<number>;
 
-function processes(): Proc[] {
-  const ps = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" });
-  return ps.split("\n").flatMap((l) => {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l);
-    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }] : [];
-  });
-}
-
-/**
- * What the run left behind: processes like ours that were not there before and are orphans (their
- * parent gone, so adopted by init), or children of such. Other people's runs on this machine still
- * have their parents (a test runner), so they are not counted.
- */
-function leftBehind(before: Set<number>): string[] {
-  const fresh = processes().filter((p) => OURS.test(p.args) && !before.has(p.pid));
-  const ids = new Set(fresh.map((p) => p.pid));
-  return fresh.filter((p) => p.ppid === 1 || ids.has(p.ppid)).map((p) => `${p.pid} ${p.args}`);
-}
-
 const positive = (x: number | undefined, what: string) => assert.ok(typeof x === "number" && Number.isFinite(x) && x > 0, `${what}: ${x}`);
 
 before(async () => {
-  before_ = new Set(processes().map((p) => p.pid));
+  before_ = processesNow();
   const args = [CLI, "--quick", "--only", "toolloop,mcphttp,resttools,coldstart10", "--contestants", "direct,mcpgw", "--out", out];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "pipe"] });
   let stderr = "";
@@ -122,8 +96,5 @@ test("the report has a section for each, with its table", () => {
 });
 
 test("everything the harness started, it stopped", async () => {
-  // A moment for a process that was told to stop as the run ended to be gone.
-  let left = leftBehind(before_);
-  for (let i = 0; i < 30 && left.length > 0; i++, left = leftBehind(before_)) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(left, []);
+  assert.deepEqual(await leftBehindAfterAMoment(before_), []);
 });

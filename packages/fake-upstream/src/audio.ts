@@ -7,11 +7,10 @@
 import type { ServerResponse } from "node:http";
 import type { RecordedFile, RecordedForm } from "./form.ts";
 import { openAIError } from "./errors.ts";
-import { pieces } from "./completions.ts";
+import { pieces, wordCount as words } from "./completions.ts";
 import { missing, sendJson } from "./replies.ts";
 import { writeEvent } from "./sse.ts";
 
-const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 const TEXT_FORMATS = ["json", "text", "srt", "verbose_json", "vtt"];
 
 export const transcript = (f: RecordedFile) => `transcript of ${f.name}: ${f.size} bytes, sha256 ${f.sha256.slice(0, 12)}`;

@@ -20,7 +20,8 @@ export interface ChatRequest {
 export const model = (id: string) => ({ id, object: "model", created: CREATED, owned_by: "fake-upstream" });
 export const modelList = (ids: string[]) => ({ object: "list", data: ids.map(model) });
 
-function textOf(content: unknown): string {
+/** A message's text: a string, or its text parts joined. */
+export function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   // Content-part arrays: only text parts carry words.
   if (Array.isArray(content)) return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ");
@@ -28,7 +29,7 @@ function textOf(content: unknown): string {
 }
 
 // "Tokens" are words: rough, but deterministic and easy to predict in a test.
-const wordCount = (text: string) => text.split(/\s+/).filter(Boolean).length;
+export const wordCount = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 /** The text split into stream pieces: one per word, each keeping the whitespace after it. */
 export function pieces(text: string): string[] {

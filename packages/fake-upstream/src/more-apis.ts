@@ -3,9 +3,8 @@
  * shows: legacy text completions (whole or streamed), moderations and image generations (Responses
  * live in responses.ts, audio in audio.ts). Words are tokens, as for chat, so tests can predict usage.
  */
-import { CREATED, pieces } from "./completions.ts";
+import { CREATED, pieces, wordCount as words } from "./completions.ts";
 
-const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 export function textCompletion(id: string, body: { model?: string; prompt?: unknown }) {
   const prompt = Array.isArray(body.prompt) ? body.prompt.join(" ") : String(body.prompt ?? "");

@@ -4,7 +4,7 @@
  * it. Words are tokens, as for chat, so tests can predict usage.
  */
 import type { ServerResponse } from "node:http";
-import { CREATED, pieces, splitArguments } from "./completions.ts";
+import { CREATED, pieces, splitArguments, textOf, wordCount as words } from "./completions.ts";
 import { scriptedResponseTurn } from "./script.ts";
 
 /** One input or output item; the fake reads only a few of its fields. */
@@ -32,7 +32,6 @@ export interface ResponseRequest {
 
 export type ResponseBody = ReturnType<typeof responseBody>;
 
-const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 /** The text of a Responses `input`: a string, or the text parts of its items. */
 export function inputText(input: unknown): string {
@@ -41,11 +40,6 @@ export function inputText(input: unknown): string {
   return input.map((item) => textOf((item as Item)?.content)).join(" ");
 }
 
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ");
-  return "";
-}
 
 /**
  * The answer to a create request. `conversation` is every item the model sees (a previous chain's

@@ -12,7 +12,7 @@
  * One core reads the script; the chat and Responses adapters only say what, in their API's
  * conversation, counts as the script, a round, a result and an offered tool.
  */
-import type { ChatRequest } from "./completions.ts";
+import { textOf, type ChatRequest } from "./completions.ts";
 
 export interface ScriptedCall {
   id: string;
@@ -126,11 +126,6 @@ function balancedObject(text: string): string {
   throw new Error(`fake-upstream script: unbalanced JSON in "${text.slice(0, 40)}"`);
 }
 
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join(" ");
-  return "";
-}
 
 function findLastIndex<T>(xs: T[], pred: (x: T) => boolean): number {
   for (let i = xs.length - 1; i >= 0; i--) if (pred(xs[i]!)) return i;

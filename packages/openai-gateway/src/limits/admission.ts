@@ -189,9 +189,12 @@ export function jsonLength(value: unknown): number {
   }
 }
 
+/** About four characters a token: a value's estimate from its JSON, for the endpoints off the chat path. */
+export const jsonTokens = (value: unknown): number => Math.ceil(JSON.stringify(value ?? "").length / 4);
+
 /** Embeddings answer with no completion: the input's size alone. */
 export function embeddingsEstimate(body: Record<string, unknown>): number {
-  return Math.max(1, Math.ceil(JSON.stringify(body.input ?? "").length / 4));
+  return Math.max(1, jsonTokens(body.input));
 }
 
 function headers(reply: FastifyReply, kind: "requests" | "tokens", state: LimitState | undefined): void {

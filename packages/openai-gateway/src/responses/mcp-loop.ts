@@ -139,7 +139,7 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
           throw badRequest(`The MCP approval request '${a.approvalId}' of response '${String(prev)}' has no mcp_approval_response in input.`, "input");
         }
         // A declined call is not run and shows no mcp_call: the model reads that it was declined.
-        if (answer?.approve === true) approved.push(a);
+        if (answer.approve === true) approved.push(a);
         else owed.push({ type: "function_call_output", call_id: a.callId, output: "The user declined to run this tool." });
       }
       for (const x of answers) {
@@ -150,13 +150,10 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
       // Answered once (and only once the answers are all good): a second continuation of the same
       // response must not run the calls again.
       directory.remember(prev as string, { ...entry!, pending: undefined });
-      const finished = await this.runTools(
-        approved.map((a) => ({ callId: a.callId, name: a.name, arguments: a.arguments })),
-        (item) => shown.push({ ...item, approval_request_id: approved.find((a) => a.callId === item.call_id)?.approvalId }),
-      );
-      owed.push(...finished);
+      const ran = gather();
+      owed.push(...(await this.runTools(approved.map((a) => ({ callId: a.callId, name: a.name, arguments: a.arguments, approvalId: a.approvalId })), ran)));
       this.input = [...owed, ...rest];
-      return shown.map(({ call_id: _omit, ...item }) => item);
+      return [...shown, ...ran.output];
     }
 
     /** The body of the next round for one target: the client's, with the loop's input and tools. */
@@ -179,7 +176,7 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
     split(response: ResponseObject): { mcp: Item[]; client: Item[]; items: Item[] } {
       const items = Array.isArray(response.output) ? (response.output as Item[]) : [];
       const calls = items.filter((i) => i.type === "function_call" && typeof i.name === "string");
-      return { mcp: calls.filter((c) => this.call.local.offered.has(c.name as string)), client: calls.filter((c) => !this.call.local.offered.has(c.name as string)), items };
+      return { mcp: calls.filter((c) => this.isOurCall(c)), client: calls.filter((c) => !this.isOurCall(c)), items };
     }
 
     /** Runs (or holds for approval) one round's MCP calls; true when the loop goes on. */
@@ -204,7 +201,7 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
           sink.item({ type: "mcp_approval_request", id: approvalId, server_label: offered.label, name: offered.tool.tool, arguments: args });
         } else run.push({ callId, name: c.name as string, arguments: args });
       }
-      const outputs = await this.runTools(run, undefined, sink);
+      const outputs = await this.runTools(run, sink);
       this.mcpCalls += run.length;
       this.added.push(...outputs);
       if (approvals.length === 0 && client.length === 0) return true;
@@ -220,31 +217,30 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
      * Runs calls concurrently (registry-side timeouts and cancellation, results reduced and scrubbed
      * as the chat loop does); each becomes an mcp_call item and the function_call_output the model reads.
      */
-    async runTools(calls: { callId: string; name: string; arguments: string }[], onItem?: (item: Item) => void, sink?: Sink): Promise<Item[]> {
+    async runTools(calls: { callId: string; name: string; arguments: string; approvalId?: string }[], sink: Sink): Promise<Item[]> {
       if (calls.length === 0) return [];
       const offered = new Map<string, CatalogTool>([...this.call.local.offered].map(([n, o]) => [n, o.tool]));
       const label = (name: string) => this.call.local.offered.get(name)?.label ?? "";
-      const started = new Map<string, { id: string; index: number }>();
+      const started = new Map<string, { id: string; index: number; approval: Record<string, string> }>();
       for (const c of calls) {
         const id = newId("mcp");
-        const index = sink?.callStarted({ type: "mcp_call", id, server_label: label(c.name), name: offered.get(c.name)?.tool ?? c.name, arguments: c.arguments, output: null, error: null, status: "in_progress" }) ?? -1;
-        started.set(c.callId, { id, index });
+        // A call the client approved says which request it answered.
+        const approval: Record<string, string> = c.approvalId ? { approval_request_id: c.approvalId } : {};
+        const index = sink.callStarted({ type: "mcp_call", id, server_label: label(c.name), name: offered.get(c.name)?.tool ?? c.name, arguments: c.arguments, output: null, error: null, status: "in_progress", ...approval });
+        started.set(c.callId, { id, index, approval });
       }
-      const finished = new Map<string, FinishedCall>();
       const work = runCalls(
         calls.map((c) => ({ id: c.callId, type: "function" as const, function: { name: c.name, arguments: c.arguments } })),
         this.rounds,
         { registry, offered, limitBytes: deps.resultLimitBytes, scrub, signal: this.life.signal },
         (f) => {
-          finished.set(f.run.id, f);
           const s = started.get(f.run.id)!;
           const ok = f.run.outcome === "ok";
-          const item: Item = { type: "mcp_call", id: s.id, server_label: label(f.run.name), name: f.run.tool, arguments: f.arguments, output: ok ? f.text : null, error: ok ? null : callError(f), status: ok ? "completed" : "failed" };
-          if (sink) sink.callFinished(s.index, item);
-          onItem?.({ ...item, call_id: f.run.id });
+          const item: Item = { type: "mcp_call", id: s.id, server_label: label(f.run.name), name: f.run.tool, arguments: f.arguments, output: ok ? f.text : null, error: ok ? null : callError(f), status: ok ? "completed" : "failed", ...s.approval };
+          sink.callFinished(s.index, item);
         },
       );
-      const messages = await (sink?.whileRunning ? sink.whileRunning(work, calls.map((c) => offered.get(c.name)?.tool ?? c.name)) : work);
+      const messages = await (sink.whileRunning ? sink.whileRunning(work, calls.map((c) => offered.get(c.name)?.tool ?? c.name)) : work);
       return messages.map((m) => ({ type: "function_call_output", call_id: m.tool_call_id, output: m.content }));
     }
 
@@ -267,19 +263,15 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
         for (;;) {
           const sent = await forwarder.forward(this.ask(true));
           const stream = sent.stream!;
-          const round = new RoundRelay(this, this.rounds === 0);
+          // Opened once the first round has started: a failure before it is still a plain error answer.
           if (!out) {
-            const firstText = round.take(stream.first.events);
             out = EventStream.open(reply, "text/event-stream");
             events = new ClientEvents(out);
             sink = streamSink(events, deps.keepaliveMs);
-            round.attach(events, sink);
-            round.flush(firstText, shown);
-          } else {
-            round.attach(events!, sink!);
-            round.flush(round.take(stream.first.events), []);
           }
-          await stream.events.pump((batch) => round.flush(round.take(batch.events), []), out);
+          const round = new RoundRelay(this, events!, sink!, this.rounds === 0 ? shown : undefined);
+          round.flush(stream.first.events);
+          await stream.events.pump((batch) => round.flush(batch.events), out);
           if (round.failed || out.closed) break;
           const response = round.terminal;
           if (!response) throw upstreamBadResponse(sent.target.provider, "the Responses stream ended without response.completed");
@@ -334,28 +326,29 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
   /** One streamed round: the model's events renumbered into the client's output, its calls of the gateway's tools held back. */
   class RoundRelay {
     readonly loop: Loop;
+    readonly events: ClientEvents;
+    readonly sink: Sink;
+    /** The first round's: its response.created is the client's, and the gateway's first items follow it. */
     readonly first: boolean;
+    /** The gateway's first items (mcp_list_tools, a continuation's calls), sent after response.in_progress. */
+    private shown: Item[];
     /** The upstream's output_index -> the client's; hidden ones map to -1. */
     readonly index = new Map<number, number>();
     terminal: ResponseObject | undefined;
     terminalType: string | undefined;
     /** The upstream's stream sent an error event (relayed): the response ends with it. */
     failed = false;
-    events: ClientEvents | undefined;
-    sink: Sink | undefined;
 
-    constructor(loop: Loop, first: boolean) {
+    constructor(loop: Loop, events: ClientEvents, sink: Sink, shown: Item[] | undefined) {
       this.loop = loop;
-      this.first = first;
-    }
-
-    attach(events: ClientEvents, sink: Sink): void {
       this.events = events;
       this.sink = sink;
+      this.first = shown !== undefined;
+      this.shown = shown ?? [];
     }
 
     /** The events of one upstream read, parsed (comments and unreadable events dropped). */
-    take(raw: string[]): Item[] {
+    private parse(raw: string[]): Item[] {
       const parsed: Item[] = [];
       for (const r of raw) {
         const { data } = readEvent(r);
@@ -370,15 +363,14 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
       return parsed;
     }
 
-    /** Sends what the client sees of these events; `shown` (the gateway's first items) go out after response.in_progress. */
-    flush(parsed: Item[], shown: Item[]): boolean {
-      const events = this.events!;
-      let pendingShown = shown;
+    /** Sends what the client sees of one upstream read's events; false while the client is slow. */
+    flush(raw: string[]): boolean {
+      const events = this.events;
       const showNow = () => {
-        for (const item of pendingShown) this.sink!.item(item);
-        pendingShown = [];
+        for (const item of this.shown) this.sink.item(item);
+        this.shown = [];
       };
-      for (const e of parsed) {
+      for (const e of this.parse(raw)) {
         const type = String(e.type ?? "");
         if (type === "response.created" || type === "response.in_progress" || type === "response.queued") {
           if (!this.first) continue;
@@ -403,11 +395,11 @@ export function createResponsesMcpLoop(deps: McpLoopDeps): ResponsesMcpLoop {
         }
         if (type === "response.output_item.added") {
           const hidden = this.loop.isOurCall((e.item ?? {}) as Item);
-          this.index.set(e.output_index, hidden ? -1 : this.sink!.output.push((e.item ?? {}) as Item) - 1);
+          this.index.set(e.output_index, hidden ? -1 : this.sink.output.push((e.item ?? {}) as Item) - 1);
         }
         const at = this.index.get(e.output_index);
         if (at === undefined || at < 0) continue;
-        if (type === "response.output_item.done") this.sink!.output[at] = (e.item ?? {}) as Item;
+        if (type === "response.output_item.done") this.sink.output[at] = (e.item ?? {}) as Item;
         events.send({ ...e, output_index: at });
       }
       showNow();

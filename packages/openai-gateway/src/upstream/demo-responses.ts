@@ -8,7 +8,7 @@
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEMO_MODEL } from "../config/defaults.ts";
-import { demoToolTurn } from "./demo-tools.ts";
+import { demoToolTurn, textOf } from "./demo-tools.ts";
 
 interface Item {
   type?: string;
@@ -45,13 +45,6 @@ function asMessages(input: unknown): Message[] {
     else if (item.role) messages.push({ role: item.role, content: textOf(item.content) });
   }
   return messages;
-}
-
-/** A message's text: a string, or its text parts (input_text, output_text) joined. */
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join(" ");
 }
 
 export function demoResponse(id: string, body: DemoResponsesBody, answer: (messages: Message[]) => string, signal: AbortSignal): { json?: object; stream?: Readable } {

@@ -51,7 +51,8 @@ function argumentsFor(tool: Tool, said: string): Record<string, unknown> {
   return args;
 }
 
-function textOf(content: unknown): string {
+/** A message's text: a string, or its text parts joined. */
+export function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join(" ");
   return "";

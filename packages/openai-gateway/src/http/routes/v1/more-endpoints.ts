@@ -8,7 +8,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Completions } from "../../../chat/completion.ts";
-import type { Admission, Estimate } from "../../../limits/admission.ts";
+import { jsonTokens, type Admission, type Estimate } from "../../../limits/admission.ts";
 import { parseBody } from "../validate-body.ts";
 
 type Body = Record<string, unknown> & { model: string; stream?: unknown; stream_options?: { include_usage?: boolean } };
@@ -24,7 +24,6 @@ interface Endpoint {
   addsStreamUsage: boolean;
 }
 
-const size = (v: unknown) => Math.ceil(JSON.stringify(v ?? "").length / 4);
 const cap = (...values: unknown[]) => values.find((v): v is number => typeof v === "number" && v > 0);
 const model = z.string().min(1);
 
@@ -33,19 +32,19 @@ const ENDPOINTS: Endpoint[] = [
     path: "/completions",
     schema: z.looseObject({ model, prompt: z.union([z.string(), z.array(z.unknown())]) }),
     // The legacy API's own default answer length is 16 tokens.
-    estimate: (b) => ({ prompt: size(b.prompt), completion: cap(b.max_tokens) ?? 16 }),
+    estimate: (b) => ({ prompt: jsonTokens(b.prompt), completion: cap(b.max_tokens) ?? 16 }),
     addsStreamUsage: true,
   },
   {
     path: "/moderations",
     schema: z.looseObject({ model: model.optional(), input: z.unknown().refine((v) => v !== undefined, "required") }) as unknown as z.ZodType<Body>,
-    estimate: (b) => ({ prompt: size(b.input), completion: 0 }),
+    estimate: (b) => ({ prompt: jsonTokens(b.input), completion: 0 }),
     addsStreamUsage: false,
   },
   {
     path: "/images/generations",
     schema: z.looseObject({ model: model.optional(), prompt: z.string().min(1) }) as unknown as z.ZodType<Body>,
-    estimate: (b) => ({ prompt: size(b.prompt), completion: 0 }),
+    estimate: (b) => ({ prompt: jsonTokens(b.prompt), completion: 0 }),
     addsStreamUsage: false,
   },
 ];

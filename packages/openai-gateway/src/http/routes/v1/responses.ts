@@ -9,7 +9,7 @@ import { z } from "zod";
 import { targetsFor, type Completions } from "../../../chat/completion.ts";
 import type { Target } from "../../../config/types.ts";
 import { GatewayError } from "../../../errors.ts";
-import type { Admission } from "../../../limits/admission.ts";
+import { jsonTokens, type Admission } from "../../../limits/admission.ts";
 import type { McpRegistry } from "../../../mcp/clients/types.ts";
 import type { ModelRouter } from "../../../models/router.ts";
 import { responseIdIn, type ResponseDirectory, type StoredResponse } from "../../../responses/directory.ts";
@@ -19,7 +19,6 @@ import { parseBody } from "../validate-body.ts";
 
 const createRequest = z.looseObject({ model: z.string().min(1), input: z.union([z.string(), z.array(z.unknown())]) });
 
-const size = (v: unknown) => Math.ceil(JSON.stringify(v ?? "").length / 4);
 
 export function responsesRoutes(
   app: FastifyInstance,
@@ -30,7 +29,7 @@ export function responsesRoutes(
   app.post("/v1/responses", async (request, reply) => {
     const body = parseBody(createRequest, request.body);
     const cap = body.max_output_tokens;
-    await deps.admission.admit(request, reply, body.model, { prompt: size(body.input) + size(body.instructions), completion: typeof cap === "number" && cap > 0 ? cap : undefined });
+    await deps.admission.admit(request, reply, body.model, { prompt: jsonTokens(body.input) + jsonTokens(body.instructions), completion: typeof cap === "number" && cap > 0 ? cap : undefined });
     const client = request.client!.name;
     const { targets, previous } = continuing(request, targetsFor(request, deps.router, body.model), body.previous_response_id);
     const stream = body.stream === true;
