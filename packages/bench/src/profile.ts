@@ -7,7 +7,9 @@
  * docs/benchmarks/ instead, and renders docs/benchmarks.md again from the results.json there, so the
  * page shows them.
  *
- *   npm run bench:profile -- [--seconds 10] [--connections 64] [--stream] [--out DIR] [--docs]
+ * --request 4KB or 50KB sends the traffic shapes' larger bodies (an agent's conversation with tools) instead of a short question.
+ *
+ *   npm run bench:profile -- [--seconds 10] [--connections 64] [--stream] [--request 100B|4KB|50KB] [--out DIR] [--docs]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +20,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { MCPGW_CLIENT_KEY } from "./contestants/mcpgw.ts";
 import { CHAT_BODY, streamBody } from "./load/requests.ts";
+import { REQUEST_BYTES, requestBody, type RequestSize } from "./load/shaped-requests.ts";
 import { freePort, spawnPinned, waitForHttp } from "./processes.ts";
 import { selfTimeChart } from "./report/charts.ts";
 import { type CpuProfile, type ProfileSummary, selfTimeByPackage, type Share, topSelfTime } from "./report/cpu-profile.ts";
@@ -33,11 +36,24 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "64" },
     stream: { type: "boolean", default: false },
+    request: { type: "string", default: "100B" },
     out: { type: "string", default: join(tmpdir(), "mcpgw-profile") },
     docs: { type: "boolean", default: false },
   },
 });
 const log = (line: string) => process.stderr.write(`[profile] ${line}\n`);
+if (!(values.request! in REQUEST_BYTES)) {
+  process.stderr.write(`profile: --request: one of ${Object.keys(REQUEST_BYTES).join(", ")}\n`);
+  process.exit(2);
+}
+const requestSize = values.request as RequestSize;
+
+/** The body autocannon sends: the short question of scenario 1, or a traffic shape's larger body; streamed when asked. */
+function loadBody(): string {
+  if (requestSize === "100B") return values.stream ? streamBody("bench") : CHAT_BODY;
+  const body = JSON.parse(requestBody(requestSize, "bench")) as Record<string, unknown>;
+  return JSON.stringify(values.stream ? { ...body, stream: true } : body);
+}
 
 async function main() {
   const { rps, profilePath } = await underLoad(values.out!);
@@ -64,12 +80,12 @@ async function underLoad(outDir: string): Promise<{ rps: number; profilePath: st
   });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/health`, gateway, 20_000, join(workDir, "gateway.log"));
-    log(`load: ${values.connections} connections for ${values.seconds} s, ${values.stream ? "streaming" : "non-streaming"}`);
+    log(`load: ${values.connections} connections for ${values.seconds} s, ${values.stream ? "streaming" : "non-streaming"}, ${requestSize} bodies`);
     const result = await autocannon({
       url: `http://127.0.0.1:${port}/v1/chat/completions`,
       method: "POST",
       headers: { authorization: `Bearer ${MCPGW_CLIENT_KEY}`, "content-type": "application/json" },
-      body: values.stream ? streamBody("bench") : CHAT_BODY,
+      body: loadBody(),
       connections: Number(values.connections),
       duration: Number(values.seconds),
     });

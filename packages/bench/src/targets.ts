@@ -27,7 +27,7 @@ export function judgeTargets(r: Omit<BenchResults, "targets">): Target[] {
 
   ratio("added latency p50 vs Portkey", "<= 0.2 x", seq?.mcpgw?.addedP50Ms, seq?.portkey?.addedP50Ms, (x) => x <= 0.2, { value: seq?.[proxy]?.addedP50Ms });
   ratio("throughput vs Portkey", ">= 3 x", sat?.mcpgw?.peak.rps, sat?.portkey?.peak.rps, (x) => x >= 3, { value: sat?.[proxy]?.peak.rps });
-  ratio("throughput vs bare node proxy", ">= 0.8 x", sat?.mcpgw?.peak.rps, sat?.[proxy]?.peak.rps, (x) => x >= 0.8);
+  ratio("throughput vs bare node proxy", ">= 0.9 x", sat?.mcpgw?.peak.rps, sat?.[proxy]?.peak.rps, (x) => x >= 0.9);
   const firstChunk = (id: "mcpgw" | typeof proxy) => {
     const ttfc = str?.[id]?.addedFirstChunkP50Ms;
     const overhead = seq?.[id]?.addedP50Ms;
