@@ -20,14 +20,6 @@ if [[ -n ${MCPGW_OPENSSL:-} ]]; then
   exit 0
 fi
 
-OPENSSL=$(command -v openssl || true)
-if [[ -z $OPENSSL ]]; then
-  [[ $(id -u) -eq 0 ]] || die "openssl is not installed, and installing it needs root: apt-get install -y openssl (or set MCPGW_OPENSSL)"
-  say "installing openssl from apt (a few MB, seconds)"
-  apt_install apt-openssl openssl
-  OPENSSL=$(command -v openssl || true)
-  [[ -n $OPENSSL ]] || die "apt installed openssl but no openssl command is found"
-fi
-
+OPENSSL=$(command_or_apt openssl openssl "or set MCPGW_OPENSSL")
 say "openssl: $OPENSSL ($("$OPENSSL" version))"
 echo "$OPENSSL"

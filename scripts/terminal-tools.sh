@@ -13,14 +13,6 @@ die() { say "ERROR: $*"; exit 1; }
 # shellcheck source=lib/apt-install.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
 
-TMUX_BIN=$(command -v tmux || true)
-if [[ -z $TMUX_BIN ]]; then
-  [[ $(id -u) -eq 0 ]] || die "tmux is not installed, and installing it needs root: apt-get install -y tmux"
-  say "installing tmux from apt"
-  apt_install apt-tmux tmux
-  TMUX_BIN=$(command -v tmux || true)
-  [[ -n $TMUX_BIN ]] || die "apt installed tmux but no tmux command is on PATH"
-fi
-
+TMUX_BIN=$(command_or_apt tmux tmux)
 say "tmux: $TMUX_BIN ($("$TMUX_BIN" -V))"
 echo "$TMUX_BIN"

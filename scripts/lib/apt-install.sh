@@ -1,4 +1,20 @@
 # Sourced by the *-tools.sh scripts, which define say, die and CACHE_DIR first.
+#
+# command_or_apt COMMAND PACKAGE [HINT]: the path of COMMAND, installed from PACKAGE with apt_install
+# when it is not on PATH (as root only; otherwise die says to install it, and HINT, e.g. another way).
+command_or_apt() {
+  local cmd=$1 pkg=$2 hint=${3:+ ($3)} found
+  found=$(command -v "$cmd" || true)
+  if [[ -z $found ]]; then
+    [[ $(id -u) -eq 0 ]] || die "$cmd is not installed, and installing it needs root: apt-get install -y $pkg$hint"
+    say "installing $pkg from apt"
+    apt_install "apt-$pkg" "$pkg"
+    found=$(command -v "$cmd" || true)
+    [[ -n $found ]] || die "apt installed $pkg but no $cmd command is on PATH"
+  fi
+  echo "$found"
+}
+
 # apt_install LOG PACKAGE...: installs Debian packages from apt (apt-get update first, so only when
 # something is missing), quietly: apt's output goes to $CACHE_DIR/LOG.log, and its last 30 lines to
 # stderr if it fails. Needs root; the caller says what to do otherwise.

@@ -51,8 +51,8 @@ const requestSize = values.request as RequestSize;
 /** The body autocannon sends: the short question of scenario 1, or a traffic shape's larger body; streamed when asked. */
 function loadBody(): string {
   if (requestSize === "100B") return values.stream ? streamBody("bench") : CHAT_BODY;
-  const body = JSON.parse(requestBody(requestSize, "bench")) as Record<string, unknown>;
-  return JSON.stringify(values.stream ? { ...body, stream: true } : body);
+  const body = requestBody(requestSize, "bench");
+  return values.stream ? JSON.stringify({ ...(JSON.parse(body) as object), stream: true }) : body;
 }
 
 async function main() {
